@@ -1,0 +1,111 @@
+"""Callback data for inline buttons: small typed actions, encoded in at most 64 bytes.
+
+Anything can arrive as callback data (old buttons, other clients, forged payloads), so decoding
+is strict and raises CallbackDataError for whatever we did not write.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from aseanbot.constants import CALLBACK_DATA_LIMIT
+from aseanbot.models import ITEM_KINDS, ItemQuery
+
+ITEM_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,57}$")
+_CODE = re.compile(r"^[A-Za-z0-9-]{1,32}$")
+_MAX_PAGE = 10_000
+MENUS = ("latest", "topics", "countries", "events", "initiatives", "help")
+
+
+class CallbackDataError(ValueError):
+    """Callback data this bot did not produce (or no longer understands)."""
+
+
+@dataclass(frozen=True, slots=True)
+class OpenItem:
+    item_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ListPage:
+    query: ItemQuery
+    page: int
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPage:
+    text: str
+    page: int
+
+
+@dataclass(frozen=True, slots=True)
+class Menu:
+    name: str
+
+
+CallbackAction = OpenItem | ListPage | SearchPage | Menu
+
+_QUERY_KEYS = {"k": "kind", "t": "topic", "c": "country", "p": "partner", "y": "year"}
+
+
+def encode(action: CallbackAction) -> str | None:
+    """Encode an action; None when it does not fit Telegram's 64-byte limit."""
+    match action:
+        case OpenItem(item_id):
+            data = f"o|{item_id}"
+        case ListPage(query, page):
+            parts = [
+                f"{key}={getattr(query, name)}"
+                for key, name in _QUERY_KEYS.items()
+                if getattr(query, name) is not None
+            ]
+            data = f"l|{page}|{';'.join(parts)}"
+        case SearchPage(text, page):
+            data = f"s|{page}|{text}"
+        case Menu(name):
+            data = f"m|{name}"
+    if len(data.encode("utf-8")) > CALLBACK_DATA_LIMIT:
+        return None
+    return data
+
+
+def decode(data: str | None) -> CallbackAction:
+    """Decode callback data written by `encode`, or raise CallbackDataError."""
+    if not data or len(data.encode("utf-8")) > CALLBACK_DATA_LIMIT:
+        raise CallbackDataError("empty or oversized callback data")
+    tag, _, rest = data.partition("|")
+    if tag == "o" and ITEM_ID.match(rest):
+        return OpenItem(rest)
+    if tag == "m" and rest in MENUS:
+        return Menu(rest)
+    if tag in ("l", "s"):
+        page_text, separator, payload = rest.partition("|")
+        if not separator or not page_text.isdigit() or int(page_text) >= _MAX_PAGE:
+            raise CallbackDataError("bad page")
+        if tag == "s":
+            if not payload.strip():
+                raise CallbackDataError("empty search")
+            return SearchPage(payload, int(page_text))
+        return ListPage(_decode_query(payload), int(page_text))
+    raise CallbackDataError("unknown callback data")
+
+
+def _decode_query(payload: str) -> ItemQuery:
+    values: dict[str, object] = {}
+    for part in filter(None, payload.split(";")):
+        key, separator, value = part.partition("=")
+        name = _QUERY_KEYS.get(key)
+        if not separator or name is None or name in values or not _CODE.match(value):
+            raise CallbackDataError("bad list filter")
+        if name == "year":
+            if not value.isdigit():
+                raise CallbackDataError("bad year")
+            values[name] = int(value)
+        elif name == "kind":
+            if value not in ITEM_KINDS:
+                raise CallbackDataError("bad kind")
+            values[name] = value
+        else:
+            values[name] = value
+    return ItemQuery(**values)  # type: ignore[arg-type]

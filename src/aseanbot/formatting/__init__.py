@@ -1,0 +1,1 @@
+"""Pure formatting: values in, Telegram HTML strings out. No I/O here."""

@@ -1,0 +1,85 @@
+"""Split formatted output into Telegram messages on item boundaries, never inside a tag."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aseanbot.constants import MESSAGE_LIMIT
+from aseanbot.formatting.html import escape, utf16_len, visible_text
+
+BLOCK_SEPARATOR = "\n\n"
+
+
+def split_message(blocks: Sequence[str], *, limit: int = MESSAGE_LIMIT) -> list[str]:
+    """Pack HTML blocks into as few messages as fit within `limit` visible UTF-16 units.
+
+    Each block, and each line of a block, must be balanced HTML (our renderers only produce
+    that). A block too long for one message is split between its lines; a single line too long
+    for one message loses its markup and is cut into plain-text pieces.
+    """
+    messages: list[str] = []
+    current: list[str] = []
+    current_len = 0
+    separator_len = utf16_len(BLOCK_SEPARATOR)
+    for block in _fit_blocks(blocks, limit):
+        block_len = utf16_len(visible_text(block))
+        extra = block_len + (separator_len if current else 0)
+        if current and current_len + extra > limit:
+            messages.append(BLOCK_SEPARATOR.join(current))
+            current, current_len = [], 0
+            extra = block_len
+        current.append(block)
+        current_len += extra
+    if current:
+        messages.append(BLOCK_SEPARATOR.join(current))
+    return messages
+
+
+def _fit_blocks(blocks: Sequence[str], limit: int) -> list[str]:
+    """Blocks that each fit in a message: long ones broken between lines, then within lines."""
+    fitted: list[str] = []
+    for block in blocks:
+        if not visible_text(block).strip():
+            continue
+        if utf16_len(visible_text(block)) <= limit:
+            fitted.append(block)
+            continue
+        chunk: list[str] = []
+        chunk_len = 0
+        for line in _fit_lines(block.split("\n"), limit):
+            line_len = utf16_len(visible_text(line))
+            extra = line_len + (1 if chunk else 0)
+            if chunk and chunk_len + extra > limit:
+                fitted.append("\n".join(chunk))
+                chunk, chunk_len = [], 0
+                extra = line_len
+            chunk.append(line)
+            chunk_len += extra
+        if chunk:
+            fitted.append("\n".join(chunk))
+    return fitted
+
+
+def _fit_lines(lines: list[str], limit: int) -> list[str]:
+    fitted: list[str] = []
+    for line in lines:
+        if utf16_len(visible_text(line)) <= limit:
+            fitted.append(line)
+        else:
+            fitted.extend(escape(piece) for piece in _cut_plain(visible_text(line), limit))
+    return fitted
+
+
+def _cut_plain(text: str, limit: int) -> list[str]:
+    """Cut plain text into pieces of at most `limit` UTF-16 units, never inside a character."""
+    pieces: list[str] = []
+    start = 0
+    used = 0
+    for index, char in enumerate(text):
+        width = 2 if ord(char) > 0xFFFF else 1
+        if used + width > limit:
+            pieces.append(text[start:index])
+            start, used = index, 0
+        used += width
+    pieces.append(text[start:])
+    return [piece for piece in pieces if piece]

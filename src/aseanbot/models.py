@@ -1,0 +1,179 @@
+"""Frozen value types shared by the store, the loader, the formatter and the handlers.
+
+The store returns these, never database rows; the formatter turns them into HTML.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+ITEM_KINDS = ("event", "initiative")
+
+# The pseudo-country code that stands for every ASEAN member at once.
+ASEAN_CODE = "ASEAN"
+
+# Search highlights travel from the store to the formatter marked with two private-use
+# characters, so the formatter can escape the text first and add <b> tags after.
+HIGHLIGHT_START = "\ue000"
+HIGHLIGHT_END = "\ue001"
+
+# The order in which a record's fields are written back to YAML (the seed file's order).
+RECORD_FIELDS = (
+    "id",
+    "kind",
+    "title",
+    "date",
+    "end_date",
+    "location",
+    "countries",
+    "partners",
+    "topics",
+    "summary",
+    "key_focus",
+    "outcome",
+    "people",
+    "sources",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    slug: str
+    name: str
+    description: str
+    keywords: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Country:
+    """An ASEAN member state, or the `ASEAN` pseudo-code for the whole bloc."""
+
+    code: str
+    name: str
+    aliases: tuple[str, ...] = ()  # other names, demonyms and capitals, for matching text
+
+
+@dataclass(frozen=True, slots=True)
+class Partner:
+    """A dialogue partner or organisation (US, JP, EU, ITU, ...)."""
+
+    code: str
+    name: str
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One validated record as it stands in a data file (field names of asean-facts.yaml)."""
+
+    id: str
+    kind: str
+    title: str
+    sources: tuple[str, ...]
+    topics: tuple[str, ...] = ()
+    countries: tuple[str, ...] = ()
+    partners: tuple[str, ...] = ()
+    date: date | None = None
+    end_date: date | None = None
+    location: str | None = None
+    summary: str | None = None
+    key_focus: str | None = None
+    outcome: str | None = None
+    people: tuple[str, ...] = ()
+    origin: str = field(default="", compare=False)  # file it came from, for error messages
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """A stored record plus when the store first saw it and last saw it change (UTC)."""
+
+    id: str
+    kind: str
+    title: str
+    sources: tuple[str, ...]
+    added_at: datetime
+    updated_at: datetime
+    topics: tuple[str, ...] = ()
+    countries: tuple[str, ...] = ()
+    partners: tuple[str, ...] = ()
+    date: date | None = None
+    end_date: date | None = None
+    location: str | None = None
+    summary: str | None = None
+    key_focus: str | None = None
+    outcome: str | None = None
+    people: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ItemQuery:
+    """A filter over items; every field set must match (AND)."""
+
+    kind: str | None = None
+    topic: str | None = None
+    country: str | None = None
+    partner: str | None = None
+    year: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ItemPage:
+    items: tuple[Item, ...]
+    total: int
+    offset: int
+    limit: int
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    item: Item
+    # Plain text with HIGHLIGHT_START/HIGHLIGHT_END around matched words; not HTML.
+    title_marked: str
+    snippet_marked: str
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    hits: tuple[SearchHit, ...]
+    total: int
+    terms: tuple[str, ...]  # the words actually searched for, after cleaning the input
+    any_word: bool = False  # True when no item had every word, so items with any word are shown
+
+
+@dataclass(frozen=True, slots=True)
+class TopicCount:
+    topic: Topic
+    items: int
+
+
+@dataclass(frozen=True, slots=True)
+class CountryCount:
+    country: Country
+    items: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoreSummary:
+    items: int
+    events: int
+    initiatives: int
+    sources: int  # distinct source URLs
+    last_updated: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Dataset:
+    """Everything read from a data file or folder, validated in shape but not yet stored."""
+
+    topics: tuple[Topic, ...] = ()
+    countries: tuple[Country, ...] = ()
+    partners: tuple[Partner, ...] = ()
+    records: tuple[Record, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ImportReport:
+    added: tuple[str, ...]
+    updated: tuple[str, ...]
+    unchanged: tuple[str, ...]
