@@ -269,9 +269,9 @@ def render_search(result: SearchResult, query_text: str, offset: int) -> list[st
     blocks = ["\n".join(header)]
     for number, hit in enumerate(result.hits, offset + 1):
         item = hit.item
-        lines = [
-            f"<b>{number}. {marked_to_html(truncate_marked(hit.title_marked, TITLE_LIMIT))}</b>"
-        ]
+        # The title is not bold as a whole, so the matched words stand out in it.
+        title = marked_to_html(truncate_marked(hit.title_marked, TITLE_LIMIT))
+        lines = [f"<b>{number}.</b> {title}"]
         meta = item_meta_line(item)
         lines.append(" · ".join(filter(None, [meta, italic(t(f"kind.{item.kind}"))])))
         snippet = marked_to_html(truncate_marked(hit.snippet_marked, SNIPPET_LIMIT))

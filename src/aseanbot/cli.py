@@ -1,0 +1,116 @@
+"""Command line: `python bot.py [run|console|import PATH]`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from dotenv import load_dotenv
+
+from aseanbot import __version__
+from aseanbot.config import ConfigError, Settings, load_settings
+from aseanbot.loader import DataError
+
+logger = logging.getLogger(__name__)
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2  # bad settings, bad data or a bad command line: the operator must fix something
+
+LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bot.py",
+        description="aseanbot — a Telegram bot for ASEAN regional affairs.",
+        epilog="Settings come from the environment and .env; see README.md.",
+    )
+    parser.add_argument("--version", action="version", version=f"aseanbot {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.add_parser("run", help="poll Telegram and answer users (the default)")
+    commands.add_parser("console", help="try the bot in this terminal: no token, no network")
+    import_parser = commands.add_parser("import", help="load a data file or folder into the store")
+    import_parser.add_argument("path", type=Path, help="a .yaml file or a folder of them")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line and return the exit status."""
+    args = build_parser().parse_args(argv)
+    command = args.command or "run"
+    load_dotenv(Path.cwd() / ".env", override=False)
+    try:
+        settings = load_settings()
+        _configure_logging(settings.log_level, quiet=command == "console")
+        if command == "run":
+            settings.require_token()
+            return _run(settings)
+        if command == "console":
+            from aseanbot.console import run_console
+
+            return asyncio.run(run_console(settings))
+        if not args.path.exists():
+            print(f"Import error: {args.path} does not exist", file=sys.stderr)
+            return EXIT_USAGE
+        return asyncio.run(_import(settings, args.path))
+    except ConfigError as error:
+        print(f"Configuration error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except DataError as error:
+        print(f"Data error:\n{error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return EXIT_OK
+
+
+def _configure_logging(level: int, *, quiet: bool) -> None:
+    # The console is for a person reading replies: only warnings go to the terminal.
+    logging.basicConfig(format=LOG_FORMAT, level=logging.WARNING if quiet else level)
+    # httpx logs every request URL at INFO, and those URLs contain the bot token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
+def _run(settings: Settings) -> int:
+    # Imported here so `--help` and `import` stay quick: the bot pulls in all of PTB.
+    from aseanbot.app import build_application
+
+    application = build_application(settings)
+    logger.info("Starting aseanbot %s (polling %s)", __version__, _safe_host(settings.api_base_url))
+    application.run_polling(allowed_updates=["message", "callback_query", "inline_query"])
+    return EXIT_OK
+
+
+def _safe_host(url: str) -> str:
+    """The host of the API URL, for logs: never the path, which may hold the token."""
+    return urlsplit(url).netloc
+
+
+async def _import(settings: Settings, path: Path) -> int:
+    from aseanbot.importing import import_path
+    from aseanbot.services import utc_now
+    from aseanbot.store import Store
+
+    store = await Store.open(settings.db_path)
+    try:
+        report = await import_path(store, path, now=utc_now())
+    finally:
+        await store.close()
+    print(f"Imported {path} into {settings.db_path}:")
+    for label, ids in (("added", report.added), ("updated", report.updated)):
+        print(f"  {label:<9} {len(ids):>4}  {_id_list(ids)}".rstrip())
+    print(f"  {'unchanged':<9} {len(report.unchanged):>4}")
+    return EXIT_OK
+
+
+def _id_list(ids: Sequence[str], shown: int = 10) -> str:
+    if not ids:
+        return ""
+    more = f" and {len(ids) - shown} more" if len(ids) > shown else ""
+    return f"({', '.join(ids[:shown])}{more})"

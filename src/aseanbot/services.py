@@ -1,0 +1,59 @@
+"""What handlers need at run time, held in one object on the Application."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from telegram.ext import Application, CallbackContext, ExtBot
+
+from aseanbot.catalog import Catalog
+from aseanbot.config import Settings
+
+if TYPE_CHECKING:
+    from aseanbot.store import Store
+
+SERVICES_KEY = "services"
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(slots=True)
+class Services:
+    """Opened in post_init, closed in post_shutdown; handlers reach it as context.services."""
+
+    settings: Settings
+    clock: Callable[[], datetime] = utc_now
+    store: Store | None = None
+    catalog: Catalog = field(default_factory=Catalog)
+
+    @property
+    def opened_store(self) -> Store:
+        if self.store is None:
+            raise RuntimeError("the store is not open yet (post_init has not run)")
+        return self.store
+
+    async def refresh_catalog(self) -> None:
+        """Reload topics, countries and partners after the store's reference data changed."""
+        store = self.opened_store
+        self.catalog = Catalog(
+            topics=await store.topics(),
+            countries=await store.countries(),
+            partners=await store.partners(),
+        )
+
+
+class AppContext(CallbackContext[ExtBot[None], dict, dict, dict]):  # type: ignore[type-arg]
+    """The callback context of aseanbot's handlers: adds `services`."""
+
+    @property
+    def services(self) -> Services:
+        services: Services = self.application.bot_data[SERVICES_KEY]
+        return services
+
+
+AppType = Application[ExtBot[None], AppContext, dict, dict, dict, object]  # type: ignore[type-arg]
