@@ -115,7 +115,8 @@ def test_a_list_entry_links_its_source_and_shows_its_id() -> None:
 def test_a_page_says_where_it_is_in_the_list() -> None:
     page = ItemPage(items=(make_item(),) * 5, total=12, offset=5, limit=5)
     header = render_item_page(page, ItemQuery(kind="event", country="TH"), CATALOG)[0]
-    assert "Events" in header and "Thailand" in header
+    assert "Events" in header
+    assert "Thailand" in header
     assert "6–10 of 12 · page 2/3" in header
 
 
@@ -134,5 +135,6 @@ def test_search_results_show_the_highlighted_title_and_count() -> None:
     hit = SearchHit(make_item(), f"{HIGHLIGHT_START}Bangkok{HIGHLIGHT_END} meeting", "…x…")
     result = SearchResult(hits=(hit,), total=1, terms=("bangkok",))
     blocks = render_search(result, "Bangkok", 0)
-    assert "1 result" in blocks[0] and "“bangkok”" in blocks[0]
+    assert "1 result" in blocks[0]
+    assert "“bangkok”" in blocks[0]
     assert "<b>1.</b> <b>Bangkok</b> meeting" in blocks[1]
