@@ -15,6 +15,7 @@ from dotenv import load_dotenv
 from aseanbot import __version__
 from aseanbot.config import ConfigError, Settings, load_settings
 from aseanbot.loader import DataError
+from aseanbot.log_redaction import install_redaction
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings()
         _configure_logging(settings.log_level, quiet=command == "console")
+        install_redaction([settings.token])
         if command == "run":
             settings.require_token()
             return _run(settings)
@@ -75,6 +77,9 @@ def _configure_logging(level: int, *, quiet: bool) -> None:
     # httpx logs every request URL at INFO, and those URLs contain the bot token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # One line per SQL call or socket event drowns the bot's own DEBUG lines.
+    logging.getLogger("aiosqlite").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
 
 
 def _run(settings: Settings) -> int:
