@@ -1,0 +1,55 @@
+"""Fixtures for end-to-end tests: the fake Bot API and the real bot running against it."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from aseanbot.app import build_application
+from aseanbot.config import load_settings
+from tests.e2e.harness import TOKEN, BotHarness, running
+from tests.fake_bot_api import FakeBotApi
+
+DATA_DIR = Path(__file__).resolve().parents[2] / "data"
+
+
+@pytest.fixture
+async def fake_api() -> AsyncIterator[FakeBotApi]:
+    api = FakeBotApi(token=TOKEN, bot_username="aseanbot_test")
+    await api.start()
+    try:
+        yield api
+    finally:
+        await api.stop()
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    """A private copy of data/, so a test may add records to it."""
+    copy = tmp_path / "data"
+    shutil.copytree(DATA_DIR, copy)
+    return copy
+
+
+@pytest.fixture
+async def bot(fake_api: FakeBotApi, data_dir: Path, tmp_path: Path) -> AsyncIterator[BotHarness]:
+    settings = load_settings(
+        {
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "TELEGRAM_API_BASE_URL": fake_api.base_url,
+            "ASEANBOT_DB_PATH": str(tmp_path / "bot.db"),
+            "ASEANBOT_DATA_DIR": str(data_dir),
+        }
+    )
+    application = build_application(settings)
+    harness = BotHarness(application, fake_api)
+
+    async def record_error(update: object, context: object) -> None:
+        harness.errors.append(context.error)  # type: ignore[attr-defined]
+
+    application.add_error_handler(record_error)
+    async with running(application):
+        yield harness
