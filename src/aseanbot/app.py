@@ -66,7 +66,8 @@ def build_application(
     )
     if rate_limited:
         # Flood control: queue sends within Telegram's limits, retry once after a 429.
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=1))
+        rate_limiter = AIORateLimiter(max_retries=1)
+        builder = builder.rate_limiter(rate_limiter)  # type: ignore[arg-type]  # PTB's generics
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     if not with_updater:

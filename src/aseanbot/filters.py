@@ -61,7 +61,11 @@ def _add(query: ItemQuery, field_name: str, value: str, *, word: str) -> ItemQue
         raise FilterError("filter.too_many", kind=field_name, word=word[:60])
     if field_name == "year":
         return replace(query, year=int(value))
-    return replace(query, **{field_name: value})
+    if field_name == "topic":
+        return replace(query, topic=value)
+    if field_name == "country":
+        return replace(query, country=value)
+    return replace(query, partner=value)
 
 
 def describe_query(query: ItemQuery, catalog: Catalog) -> list[str]:

@@ -6,7 +6,7 @@ The store returns these, never database rows; the formatter turns them into HTML
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+import datetime as dt
 
 ITEM_KINDS = ("event", "initiative")
 
@@ -74,8 +74,8 @@ class Record:
     topics: tuple[str, ...] = ()
     countries: tuple[str, ...] = ()
     partners: tuple[str, ...] = ()
-    date: date | None = None
-    end_date: date | None = None
+    date: dt.date | None = None
+    end_date: dt.date | None = None
     location: str | None = None
     summary: str | None = None
     key_focus: str | None = None
@@ -92,13 +92,13 @@ class Item:
     kind: str
     title: str
     sources: tuple[str, ...]
-    added_at: datetime
-    updated_at: datetime
+    added_at: dt.datetime
+    updated_at: dt.datetime
     topics: tuple[str, ...] = ()
     countries: tuple[str, ...] = ()
     partners: tuple[str, ...] = ()
-    date: date | None = None
-    end_date: date | None = None
+    date: dt.date | None = None
+    end_date: dt.date | None = None
     location: str | None = None
     summary: str | None = None
     key_focus: str | None = None
@@ -159,7 +159,7 @@ class StoreSummary:
     events: int
     initiatives: int
     sources: int  # distinct source URLs
-    last_updated: datetime | None
+    last_updated: dt.datetime | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from telegram.ext import Application, CallbackContext, ExtBot
+from telegram.ext import CallbackContext, ExtBot
 
 from aseanbot.catalog import Catalog
 from aseanbot.config import Settings
@@ -54,6 +54,3 @@ class AppContext(CallbackContext[ExtBot[None], dict, dict, dict]):  # type: igno
     def services(self) -> Services:
         services: Services = self.application.bot_data[SERVICES_KEY]
         return services
-
-
-AppType = Application[ExtBot[None], AppContext, dict, dict, dict, object]  # type: ignore[type-arg]

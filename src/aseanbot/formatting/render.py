@@ -136,7 +136,7 @@ def render_item_page(page: ItemPage, query: ItemQuery, catalog: Catalog) -> list
 
 def render_card(item: Item, related: Sequence[Item], catalog: Catalog) -> list[str]:
     """The full card of one item: every field the sources stated, its sources, related items."""
-    head = [bold(item.title), italic(t(f"kind.{item.kind}"))]
+    head: list[str] = [bold(item.title), italic(t(f"kind.{item.kind}"))]
     meta = item_meta_line(item)
     if meta:
         head.append(meta)
