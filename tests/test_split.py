@@ -9,9 +9,7 @@ from hypothesis import strategies as st
 from aseanbot.formatting.html import bold, escape, link, utf16_len, visible_text
 from aseanbot.formatting.split import split_message
 
-HTML_TEXT = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs",)), min_size=0, max_size=1500
-)
+HTML_TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=0, max_size=1500)
 
 
 def test_short_output_is_one_message_with_blocks_separated() -> None:

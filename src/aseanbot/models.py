@@ -5,8 +5,8 @@ The store returns these, never database rows; the formatter turns them into HTML
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 import datetime as dt
+from dataclasses import dataclass, field
 
 ITEM_KINDS = ("event", "initiative")
 

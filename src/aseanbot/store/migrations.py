@@ -1,0 +1,186 @@
+"""The database schema as numbered, forward-only migrations.
+
+MIGRATIONS[i] brings a database from `PRAGMA user_version` i to i + 1. A migration, once
+released, is never edited: a change to the schema is a new script at the end. Scripts hold no
+transaction statements; `migrate` wraps each one in its own transaction together with the
+new user_version, so a failed migration leaves the database at the previous version.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import aiosqlite
+
+logger = logging.getLogger(__name__)
+
+_V1_TABLES = """
+CREATE TABLE topics (
+    slug        TEXT PRIMARY KEY,
+    name        TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    keywords    TEXT NOT NULL DEFAULT '[]',  -- JSON array of strings
+    position    INTEGER NOT NULL
+);
+
+CREATE TABLE countries (
+    code     TEXT PRIMARY KEY,
+    name     TEXT NOT NULL,
+    aliases  TEXT NOT NULL DEFAULT '[]',  -- JSON array of strings
+    position INTEGER NOT NULL
+);
+
+CREATE TABLE partners (
+    code     TEXT PRIMARY KEY,
+    name     TEXT NOT NULL,
+    aliases  TEXT NOT NULL DEFAULT '[]',  -- JSON array of strings
+    position INTEGER NOT NULL
+);
+
+CREATE TABLE items (
+    id           TEXT PRIMARY KEY,
+    kind         TEXT NOT NULL CHECK (kind IN ('event', 'initiative')),
+    title        TEXT NOT NULL,
+    date         TEXT,  -- 'YYYY-MM-DD', NULL when the sources did not state it
+    end_date     TEXT,
+    location     TEXT,
+    summary      TEXT,
+    key_focus    TEXT,
+    outcome      TEXT,
+    content_hash TEXT NOT NULL,  -- sha256 of the record's canonical JSON
+    added_at     TEXT NOT NULL,  -- ISO 8601 UTC
+    updated_at   TEXT NOT NULL
+);
+
+-- The list order is date DESC NULLS LAST, updated_at DESC, id.
+CREATE INDEX items_by_date ON items (date DESC, updated_at DESC, id);
+CREATE INDEX items_by_kind_date ON items (kind, date DESC, updated_at DESC, id);
+
+CREATE TABLE item_topics (
+    item_id  TEXT NOT NULL REFERENCES items (id) ON DELETE CASCADE,
+    code     TEXT NOT NULL REFERENCES topics (slug),
+    position INTEGER NOT NULL,
+    PRIMARY KEY (item_id, code)
+) WITHOUT ROWID;
+CREATE INDEX item_topics_by_code ON item_topics (code, item_id);
+
+CREATE TABLE item_countries (
+    item_id  TEXT NOT NULL REFERENCES items (id) ON DELETE CASCADE,
+    code     TEXT NOT NULL REFERENCES countries (code),
+    position INTEGER NOT NULL,
+    PRIMARY KEY (item_id, code)
+) WITHOUT ROWID;
+CREATE INDEX item_countries_by_code ON item_countries (code, item_id);
+
+CREATE TABLE item_partners (
+    item_id  TEXT NOT NULL REFERENCES items (id) ON DELETE CASCADE,
+    code     TEXT NOT NULL REFERENCES partners (code),
+    position INTEGER NOT NULL,
+    PRIMARY KEY (item_id, code)
+) WITHOUT ROWID;
+CREATE INDEX item_partners_by_code ON item_partners (code, item_id);
+
+CREATE TABLE item_sources (
+    item_id  TEXT NOT NULL REFERENCES items (id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    url      TEXT NOT NULL,
+    PRIMARY KEY (item_id, position)
+) WITHOUT ROWID;
+
+CREATE TABLE item_people (
+    item_id  TEXT NOT NULL REFERENCES items (id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    name     TEXT NOT NULL,
+    PRIMARY KEY (item_id, position)
+) WITHOUT ROWID;
+
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"""
+
+# The body joins the item's texts and tag names with ' · ' so that snippets read well; the
+# two private-use highlight markers (U+E000, U+E001) are removed so only highlight() adds them.
+_V2_SEARCH = """
+CREATE VIRTUAL TABLE item_search USING fts5(
+    item_id UNINDEXED,
+    title,
+    body,
+    tokenize = 'porter unicode61 remove_diacritics 2'
+);
+
+INSERT INTO item_search (item_id, title, body)
+SELECT
+    i.id,
+    replace(replace(i.title, char(57344), ''), char(57345), ''),
+    replace(replace(coalesce((
+        SELECT group_concat(part, ' · ')
+        FROM (
+            SELECT 1 AS section, 0 AS position, i.summary AS part
+            UNION ALL SELECT 2, 0, i.key_focus
+            UNION ALL SELECT 3, 0, i.outcome
+            UNION ALL SELECT 4, 0, i.location
+            UNION ALL
+            SELECT 5, p.position, p.name FROM item_people AS p WHERE p.item_id = i.id
+            UNION ALL
+            SELECT 6, it.position, t.name
+            FROM item_topics AS it JOIN topics AS t ON t.slug = it.code
+            WHERE it.item_id = i.id
+            UNION ALL
+            SELECT 7, ic.position, c.name
+            FROM item_countries AS ic JOIN countries AS c ON c.code = ic.code
+            WHERE ic.item_id = i.id
+            UNION ALL
+            SELECT 8, ip.position, pa.name
+            FROM item_partners AS ip JOIN partners AS pa ON pa.code = ip.code
+            WHERE ip.item_id = i.id
+            ORDER BY section, position
+        )
+        WHERE part IS NOT NULL AND part <> ''
+    ), ''), char(57344), ''), char(57345), '')
+FROM items AS i;
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1_TABLES, _V2_SEARCH)
+
+LATEST_VERSION = len(MIGRATIONS)
+
+
+class SchemaTooNewError(RuntimeError):
+    """The database was written by a newer aseanbot than the one running."""
+
+
+async def schema_version(connection: aiosqlite.Connection) -> int:
+    """Return the database's `PRAGMA user_version`."""
+    async with connection.execute("PRAGMA user_version") as cursor:
+        row = await cursor.fetchone()
+    return int(row[0]) if row is not None else 0
+
+
+async def migrate(connection: aiosqlite.Connection) -> int:
+    """Apply every pending migration, each in its own transaction; return the new version.
+
+    The connection must be in autocommit mode (isolation_level=None). Raises
+    SchemaTooNewError when the database is newer than this code.
+    """
+    version = await schema_version(connection)
+    if version > LATEST_VERSION:
+        raise SchemaTooNewError(
+            f"the database has schema version {version}, but this aseanbot only knows "
+            f"versions up to {LATEST_VERSION}; run a newer aseanbot or use another database file"
+        )
+    for index in range(version, LATEST_VERSION):
+        # executescript runs the whole script, so the transaction is part of it; user_version
+        # is set inside the transaction and so is rolled back with the schema on failure.
+        script = (
+            f"BEGIN IMMEDIATE;\n{MIGRATIONS[index]}\nPRAGMA user_version = {index + 1};\nCOMMIT;"
+        )
+        try:
+            await connection.executescript(script)
+        except BaseException:
+            if connection.in_transaction:
+                await connection.rollback()
+            raise
+        logger.info("database migrated to schema version %d", index + 1)
+    return LATEST_VERSION

@@ -1,0 +1,713 @@
+"""The Store: aseanbot's only door to SQLite. All SQL lives here and in migrations.py.
+
+One long-lived aiosqlite connection is shared by every handler. An asyncio.Lock serialises
+the public methods so that a reader never sees half of an import, and every method that runs
+several statements does so inside one transaction (a snapshot for reads, BEGIN IMMEDIATE for
+writes), so another process writing the same file cannot tear a read either.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import difflib
+import hashlib
+import json
+import logging
+import re
+import sqlite3
+from collections import defaultdict
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import aiosqlite
+
+from aseanbot.loader import record_to_mapping, validate_references
+from aseanbot.models import (
+    ASEAN_CODE,
+    HIGHLIGHT_END,
+    HIGHLIGHT_START,
+    Country,
+    CountryCount,
+    Dataset,
+    ImportReport,
+    Item,
+    ItemPage,
+    ItemQuery,
+    Partner,
+    Record,
+    SearchHit,
+    SearchResult,
+    StoreSummary,
+    Topic,
+    TopicCount,
+)
+from aseanbot.store.migrations import migrate
+from aseanbot.store.search_query import match_all_words, match_any_word, search_terms
+
+logger = logging.getLogger(__name__)
+
+# Positional (?) or named (:name) query parameters.
+_Parameters = Sequence[object] | Mapping[str, object]
+
+_PRAGMAS = (
+    "PRAGMA journal_mode = WAL",
+    "PRAGMA foreign_keys = ON",
+    "PRAGMA busy_timeout = 5000",
+    "PRAGMA synchronous = NORMAL",
+)
+
+# Newest first; items without a date after all dated ones; then the most recently changed.
+_LIST_ORDER = "i.date DESC NULLS LAST, i.updated_at DESC, i.id"
+
+_ITEM_COLUMNS = (
+    "i.id, i.kind, i.title, i.date, i.end_date, i.location, i.summary, i.key_focus, "
+    "i.outcome, i.added_at, i.updated_at"
+)
+
+# The list-valued fields of an item: field name → query for (item_id, value) in order.
+_ITEM_LISTS = {
+    field: (
+        f"SELECT item_id, {column} FROM {table} "
+        "WHERE item_id IN (SELECT value FROM json_each(?)) ORDER BY item_id, position"
+    )
+    for field, table, column in (
+        ("topics", "item_topics", "code"),
+        ("countries", "item_countries", "code"),
+        ("partners", "item_partners", "code"),
+        ("sources", "item_sources", "url"),
+        ("people", "item_people", "name"),
+    )
+}
+
+_ITEM_LIST_TABLES = (
+    "item_topics",
+    "item_countries",
+    "item_partners",
+    "item_sources",
+    "item_people",
+)
+
+# bm25 weights per item_search column (item_id, title, body): a word in the title counts ten
+# times one in the body. Equal ranks fall back to the list order.
+_SEARCH_SQL = f"""
+SELECT
+    item_search.item_id,
+    highlight(item_search, 1, :start, :end) AS title_marked,
+    snippet(item_search, 2, :start, :end, '…', 24) AS snippet_marked
+FROM item_search JOIN items AS i ON i.id = item_search.item_id
+WHERE item_search MATCH :match
+ORDER BY bm25(item_search, 0, 10.0, 1.0), {_LIST_ORDER}
+LIMIT :limit OFFSET :offset
+"""
+
+_RELATED_SQL = f"""
+SELECT id FROM (
+    SELECT
+        i.id,
+        i.date,
+        i.updated_at,
+        2 * (SELECT count(*) FROM item_topics AS x
+             WHERE x.item_id = i.id AND x.code IN (SELECT value FROM json_each(:topics)))
+        + (SELECT count(*) FROM item_partners AS x
+           WHERE x.item_id = i.id AND x.code IN (SELECT value FROM json_each(:partners)))
+        + (SELECT count(*) FROM item_countries AS x
+           WHERE x.item_id = i.id AND x.code <> :bloc
+             AND x.code IN (SELECT value FROM json_each(:countries))) AS score
+    FROM items AS i
+    WHERE i.id <> :id
+) AS i
+WHERE score > 0
+ORDER BY score DESC, {_LIST_ORDER}
+LIMIT :limit
+"""
+
+# What search_items indexes between fields; it also shows inside snippets.
+_BODY_SEPARATOR = " · "
+_NO_MARKERS = str.maketrans("", "", HIGHLIGHT_START + HIGHLIGHT_END)
+
+_WORD = re.compile(r"[^\W_]+")
+# Ids are at most 58 characters; longer input cannot be a near miss of one.
+_MAX_SUGGEST_INPUT = 64
+_MIN_ID_SIMILARITY = 0.6
+
+
+def _format_time(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        raise ValueError(f"expected a timezone-aware datetime, got {moment!r}")
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _parse_time(text: str) -> datetime:
+    return datetime.fromisoformat(text).astimezone(UTC)
+
+
+def _format_date(day: date | None) -> str | None:
+    return day.isoformat() if day is not None else None
+
+
+def _parse_date(text: str | None) -> date | None:
+    return date.fromisoformat(text) if text else None
+
+
+def _without_markers(text: str) -> str:
+    """Remove the highlight markers, so that only FTS5's highlight() can produce them."""
+    return text.translate(_NO_MARKERS)
+
+
+def content_hash(record: Record | Item) -> str:
+    """Return the sha256 hex digest of the record's canonical JSON (what import compares)."""
+    canonical = json.dumps(
+        record_to_mapping(record), ensure_ascii=False, sort_keys=True, separators=(",", ":")
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _closest_ids(wanted: str, candidates: Sequence[tuple[str, str]], limit: int) -> list[str]:
+    """Rank ids like `wanted` (close spelling or containing it), then ids whose titles share
+    its words; `candidates` are (id, title) pairs, newest first, which breaks ties."""
+    scored = []
+    for item_id, _ in candidates:
+        similarity = difflib.SequenceMatcher(None, wanted, item_id).ratio()
+        if wanted in item_id:
+            similarity += 1.0
+        if similarity >= _MIN_ID_SIMILARITY:
+            scored.append((-similarity, item_id))
+    chosen = [item_id for _, item_id in sorted(scored)[:limit]]
+    # Short words such as "of" or "2" would tie nearly every title.
+    words = {word for word in wanted.split("-") if len(word) >= 3}
+    by_title = []
+    for newness, (item_id, title) in enumerate(candidates):
+        shared = len(words & set(_WORD.findall(title.casefold())))
+        if shared and item_id not in chosen:
+            by_title.append((-shared, newness, item_id))
+    chosen.extend(item_id for _, _, item_id in sorted(by_title))
+    return chosen[:limit]
+
+
+def _item_filter(query: ItemQuery) -> tuple[str, list[object]]:
+    """Return a WHERE condition over `items AS i` and its parameters for an ItemQuery."""
+    conditions: list[str] = []
+    parameters: list[object] = []
+    if query.kind is not None:
+        conditions.append("i.kind = ?")
+        parameters.append(query.kind)
+    if query.topic is not None:
+        conditions.append(
+            "EXISTS (SELECT 1 FROM item_topics AS x WHERE x.item_id = i.id AND x.code = ?)"
+        )
+        parameters.append(query.topic)
+    if query.country is not None:
+        conditions.append(
+            "EXISTS (SELECT 1 FROM item_countries AS x WHERE x.item_id = i.id AND x.code = ?)"
+        )
+        parameters.append(query.country)
+    if query.partner is not None:
+        conditions.append(
+            "EXISTS (SELECT 1 FROM item_partners AS x WHERE x.item_id = i.id AND x.code = ?)"
+        )
+        parameters.append(query.partner)
+    if query.year is not None:
+        # An item belongs to every year its date range touches; undated items to none.
+        conditions.append(
+            "i.date IS NOT NULL AND i.date <= ? AND coalesce(i.end_date, i.date) >= ?"
+        )
+        parameters.extend((f"{query.year:04d}-12-31", f"{query.year:04d}-01-01"))
+    return (" AND ".join(conditions) or "1"), parameters
+
+
+class Store:
+    """Reads and writes aseanbot's SQLite database; returns models, never rows.
+
+    Create it with `await Store.open(path)` and close it with `await store.close()`.
+    """
+
+    def __init__(self, connection: aiosqlite.Connection, schema_version: int) -> None:
+        self._db = connection
+        self._schema_version = schema_version
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: Path | str) -> Store:
+        """Open (creating if needed) the database at `path` and apply pending migrations.
+
+        `":memory:"` gives a private in-memory database, for tests.
+        """
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: the store issues BEGIN/COMMIT itself.
+        connection = await aiosqlite.connect(path, isolation_level=None)
+        try:
+            connection.row_factory = sqlite3.Row
+            for pragma in _PRAGMAS:
+                async with connection.execute(pragma):
+                    pass
+            version = await migrate(connection)
+        except BaseException:
+            await connection.close()
+            raise
+        logger.debug("opened database %s at schema version %d", path, version)
+        return cls(connection, version)
+
+    async def close(self) -> None:
+        """Close the connection once any running call has finished; safe to call twice."""
+        async with self._lock:
+            await self._db.close()
+
+    @property
+    def schema_version(self) -> int:
+        return self._schema_version
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def _transaction(self, *, write: bool) -> AsyncIterator[None]:
+        """Run the block in one transaction: IMMEDIATE for writes, a snapshot for reads."""
+        await self._run("BEGIN IMMEDIATE" if write else "BEGIN")
+        try:
+            yield
+            await self._run("COMMIT")
+        except BaseException:
+            # Also after a failed COMMIT (say, the file stayed locked past busy_timeout).
+            if self._db.in_transaction:
+                await self._run("ROLLBACK")
+            raise
+
+    async def _run(self, sql: str, parameters: Sequence[object] = ()) -> None:
+        async with self._db.execute(sql, parameters):
+            pass
+
+    async def _run_many(self, sql: str, rows: Iterable[Sequence[object]]) -> None:
+        async with self._db.executemany(sql, rows):
+            pass
+
+    async def _rows(self, sql: str, parameters: _Parameters = ()) -> list[sqlite3.Row]:
+        async with self._db.execute(sql, parameters) as cursor:
+            return list(await cursor.fetchall())
+
+    async def _row(self, sql: str, parameters: _Parameters = ()) -> sqlite3.Row | None:
+        async with self._db.execute(sql, parameters) as cursor:
+            return await cursor.fetchone()
+
+    async def _count(self, sql: str, parameters: _Parameters = ()) -> int:
+        row = await self._row(sql, parameters)
+        return int(row[0]) if row is not None else 0
+
+    async def _items(self, ids: Sequence[str]) -> tuple[Item, ...]:
+        """Load the items with these ids, in the order given; unknown ids are skipped."""
+        if not ids:
+            return ()
+        ids_json = json.dumps(list(ids))
+        rows = await self._rows(
+            f"SELECT {_ITEM_COLUMNS} FROM items AS i "
+            "WHERE i.id IN (SELECT value FROM json_each(?))",
+            (ids_json,),
+        )
+        lists: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+        for field, sql in _ITEM_LISTS.items():
+            for item_id, value in await self._rows(sql, (ids_json,)):
+                lists[item_id][field].append(value)
+        items = {}
+        for row in rows:
+            values = lists[row["id"]]
+            items[row["id"]] = Item(
+                id=row["id"],
+                kind=row["kind"],
+                title=row["title"],
+                sources=tuple(values["sources"]),
+                added_at=_parse_time(row["added_at"]),
+                updated_at=_parse_time(row["updated_at"]),
+                topics=tuple(values["topics"]),
+                countries=tuple(values["countries"]),
+                partners=tuple(values["partners"]),
+                date=_parse_date(row["date"]),
+                end_date=_parse_date(row["end_date"]),
+                location=row["location"],
+                summary=row["summary"],
+                key_focus=row["key_focus"],
+                outcome=row["outcome"],
+                people=tuple(values["people"]),
+            )
+        return tuple(items[item_id] for item_id in ids if item_id in items)
+
+    # -- reference data -------------------------------------------------------------------
+
+    async def topics(self) -> tuple[Topic, ...]:
+        """Return every topic in data-file order."""
+        return tuple(count.topic for count in await self.topic_counts())
+
+    async def topic_counts(self) -> tuple[TopicCount, ...]:
+        """Return every topic, in data-file order, with how many items carry it."""
+        async with self._lock:
+            rows = await self._rows(
+                "SELECT t.slug, t.name, t.description, t.keywords, count(x.item_id) AS items "
+                "FROM topics AS t LEFT JOIN item_topics AS x ON x.code = t.slug "
+                "GROUP BY t.slug ORDER BY t.position, t.rowid"
+            )
+        return tuple(
+            TopicCount(
+                Topic(row["slug"], row["name"], row["description"], tuple(json.loads(row[3]))),
+                row["items"],
+            )
+            for row in rows
+        )
+
+    async def countries(self) -> tuple[Country, ...]:
+        """Return every country (and the ASEAN pseudo-country) in data-file order."""
+        return tuple(count.country for count in await self.country_counts())
+
+    async def country_counts(self) -> tuple[CountryCount, ...]:
+        """Return every country, in data-file order, with how many items name it."""
+        async with self._lock:
+            rows = await self._rows(
+                "SELECT c.code, c.name, c.aliases, count(x.item_id) AS items "
+                "FROM countries AS c LEFT JOIN item_countries AS x ON x.code = c.code "
+                "GROUP BY c.code ORDER BY c.position, c.rowid"
+            )
+        return tuple(
+            CountryCount(
+                Country(row["code"], row["name"], tuple(json.loads(row["aliases"]))),
+                row["items"],
+            )
+            for row in rows
+        )
+
+    async def partners(self) -> tuple[Partner, ...]:
+        """Return every partner in data-file order."""
+        async with self._lock:
+            rows = await self._rows(
+                "SELECT code, name, aliases FROM partners ORDER BY position, rowid"
+            )
+        return tuple(
+            Partner(row["code"], row["name"], tuple(json.loads(row["aliases"]))) for row in rows
+        )
+
+    async def reference_codes(self) -> tuple[set[str], set[str], set[str]]:
+        """Return the known (topic slugs, country codes, partner codes)."""
+        async with self._lock, self._transaction(write=False):
+            return await self._reference_codes()
+
+    async def _reference_codes(self) -> tuple[set[str], set[str], set[str]]:
+        topics = {row[0] for row in await self._rows("SELECT slug FROM topics")}
+        countries = {row[0] for row in await self._rows("SELECT code FROM countries")}
+        partners = {row[0] for row in await self._rows("SELECT code FROM partners")}
+        return topics, countries, partners
+
+    async def _reference_names(self) -> set[tuple[str, str, str]]:
+        rows = await self._rows(
+            "SELECT 'topic', slug, name FROM topics "
+            "UNION ALL SELECT 'country', code, name FROM countries "
+            "UNION ALL SELECT 'partner', code, name FROM partners"
+        )
+        return {(row[0], row[1], row[2]) for row in rows}
+
+    # -- items ----------------------------------------------------------------------------
+
+    async def get_item(self, item_id: str) -> Item | None:
+        """Return the item with this id, or None."""
+        async with self._lock, self._transaction(write=False):
+            items = await self._items([item_id])
+        return items[0] if items else None
+
+    async def item_ids(self) -> tuple[str, ...]:
+        """Return every item id, sorted."""
+        async with self._lock:
+            rows = await self._rows("SELECT id FROM items ORDER BY id")
+        return tuple(row[0] for row in rows)
+
+    async def suggest_ids(self, text: str, limit: int = 3) -> tuple[str, ...]:
+        """Return up to `limit` existing ids closest to `text` (a mistyped id, or title words).
+
+        Never raises for any text.
+        """
+        wanted = "-".join(_WORD.findall(text.casefold()))[:_MAX_SUGGEST_INPUT]
+        if not wanted or limit <= 0:
+            return ()
+        async with self._lock:
+            rows = await self._rows(f"SELECT i.id, i.title FROM items AS i ORDER BY {_LIST_ORDER}")
+        return tuple(_closest_ids(wanted, [(row[0], row[1]) for row in rows], limit))
+
+    async def latest_items(self, limit: int) -> tuple[Item, ...]:
+        """Return the `limit` newest items (undated ones last)."""
+        async with self._lock, self._transaction(write=False):
+            rows = await self._rows(
+                f"SELECT i.id FROM items AS i ORDER BY {_LIST_ORDER} LIMIT ?", (max(0, limit),)
+            )
+            return await self._items([row[0] for row in rows])
+
+    async def query_items(self, query: ItemQuery, *, offset: int, limit: int) -> ItemPage:
+        """Return one page of the items matching every set field of `query`, newest first.
+
+        `year` matches items whose date range touches that year.
+        """
+        condition, parameters = _item_filter(query)
+        offset, limit = max(0, offset), max(0, limit)
+        async with self._lock, self._transaction(write=False):
+            total = await self._count(
+                f"SELECT count(*) FROM items AS i WHERE {condition}", parameters
+            )
+            rows = await self._rows(
+                f"SELECT i.id FROM items AS i WHERE {condition} "
+                f"ORDER BY {_LIST_ORDER} LIMIT ? OFFSET ?",
+                [*parameters, limit, offset],
+            )
+            items = await self._items([row[0] for row in rows])
+        return ItemPage(items=items, total=total, offset=offset, limit=limit)
+
+    async def related_items(self, item: Item, limit: int = 3) -> tuple[Item, ...]:
+        """Return up to `limit` other items sharing the most topics, partners and countries.
+
+        Score: 2 per shared topic, 1 per shared partner, 1 per shared country other than
+        ASEAN (which nearly every item names); ties go to the newest. Only scores above 0.
+        """
+        parameters = {
+            "id": item.id,
+            "topics": json.dumps(list(item.topics)),
+            "partners": json.dumps(list(item.partners)),
+            "countries": json.dumps(list(item.countries)),
+            "bloc": ASEAN_CODE,
+            "limit": max(0, limit),
+        }
+        async with self._lock, self._transaction(write=False):
+            rows = await self._rows(_RELATED_SQL, parameters)
+            return await self._items([row[0] for row in rows])
+
+    async def search_items(self, text: str, *, limit: int = 5, offset: int = 0) -> SearchResult:
+        """Full-text search over titles and bodies; never raises for any input text.
+
+        Every word must match; when no item has them all and there are several words, items
+        with any word are returned and `any_word` is set.
+        """
+        terms = search_terms(text)
+        if not terms:
+            return SearchResult(hits=(), total=0, terms=())
+        async with self._lock, self._transaction(write=False):
+            any_word = False
+            match = match_all_words(terms)
+            total = await self._count_matches(match)
+            if total == 0 and len(terms) >= 2:
+                any_word = True
+                match = match_any_word(terms)
+                total = await self._count_matches(match)
+            rows = await self._rows(
+                _SEARCH_SQL,
+                {
+                    "start": HIGHLIGHT_START,
+                    "end": HIGHLIGHT_END,
+                    "match": match,
+                    "limit": max(0, limit),
+                    "offset": max(0, offset),
+                },
+            )
+            items = {item.id: item for item in await self._items([row[0] for row in rows])}
+        hits = tuple(
+            SearchHit(item=items[row[0]], title_marked=row[1], snippet_marked=row[2])
+            for row in rows
+            if row[0] in items
+        )
+        return SearchResult(hits=hits, total=total, terms=terms, any_word=any_word)
+
+    async def _count_matches(self, match: str) -> int:
+        return await self._count(
+            "SELECT count(*) FROM item_search JOIN items AS i ON i.id = item_search.item_id "
+            "WHERE item_search MATCH ?",
+            (match,),
+        )
+
+    async def summary(self) -> StoreSummary:
+        """Return counts of items and distinct sources, and when an item last changed."""
+        async with self._lock, self._transaction(write=False):
+            items = await self._count("SELECT count(*) FROM items")
+            events = await self._count("SELECT count(*) FROM items WHERE kind = 'event'")
+            initiatives = await self._count("SELECT count(*) FROM items WHERE kind = 'initiative'")
+            sources = await self._count("SELECT count(DISTINCT url) FROM item_sources")
+            last = await self._row("SELECT max(updated_at) FROM items")
+        last_updated = last[0] if last is not None else None
+        return StoreSummary(
+            items=items,
+            events=events,
+            initiatives=initiatives,
+            sources=sources,
+            last_updated=_parse_time(last_updated) if last_updated is not None else None,
+        )
+
+    # -- writing --------------------------------------------------------------------------
+
+    async def import_dataset(self, dataset: Dataset, *, now: datetime) -> ImportReport:
+        """Store a dataset in one transaction and report which items were added or changed.
+
+        Reference data is upserted; each record is compared by content hash: new ones are
+        added, changed ones replaced (updated_at = now), equal ones left alone. Items absent
+        from the dataset are kept. Raises DataError, writing nothing, if a record names an
+        unknown topic, country or partner.
+        """
+        stamp = _format_time(now)
+        added: list[str] = []
+        updated: list[str] = []
+        unchanged: list[str] = []
+        async with self._lock, self._transaction(write=True):
+            names_before = await self._reference_names()
+            await self._upsert_reference_data(dataset)
+            topics, countries, partners = await self._reference_codes()
+            validate_references(dataset, topics=topics, countries=countries, partners=partners)
+            for record in dataset.records:
+                digest = content_hash(record)
+                stored = await self._row(
+                    "SELECT content_hash FROM items WHERE id = ?", (record.id,)
+                )
+                if stored is None:
+                    await self._insert_item(record, digest, stamp)
+                    added.append(record.id)
+                elif stored[0] != digest:
+                    await self._replace_item(record, digest, stamp)
+                    updated.append(record.id)
+                else:
+                    unchanged.append(record.id)
+            # A renamed topic, country or partner changes the indexed text of every item.
+            if await self._reference_names() != names_before:
+                for row in await self._rows("SELECT id FROM items"):
+                    await self._index_item(row[0])
+        logger.info(
+            "imported dataset: %d added, %d updated, %d unchanged",
+            len(added),
+            len(updated),
+            len(unchanged),
+        )
+        return ImportReport(added=tuple(added), updated=tuple(updated), unchanged=tuple(unchanged))
+
+    async def _upsert_reference_data(self, dataset: Dataset) -> None:
+        await self._run_many(
+            "INSERT INTO topics (slug, name, description, keywords, position) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (slug) DO UPDATE SET name = excluded.name, "
+            "description = excluded.description, keywords = excluded.keywords, "
+            "position = excluded.position",
+            [
+                (topic.slug, topic.name, topic.description, json.dumps(list(topic.keywords)), index)
+                for index, topic in enumerate(dataset.topics)
+            ],
+        )
+        places: tuple[tuple[str, Sequence[Country | Partner]], ...] = (
+            ("countries", dataset.countries),
+            ("partners", dataset.partners),
+        )
+        for table, entries in places:
+            await self._run_many(
+                f"INSERT INTO {table} (code, name, aliases, position) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (code) DO UPDATE SET name = excluded.name, "
+                "aliases = excluded.aliases, position = excluded.position",
+                [
+                    (entry.code, entry.name, json.dumps(list(entry.aliases)), index)
+                    for index, entry in enumerate(entries)
+                ],
+            )
+
+    async def _insert_item(self, record: Record, digest: str, stamp: str) -> None:
+        await self._run(
+            "INSERT INTO items (id, kind, title, date, end_date, location, summary, key_focus, "
+            "outcome, content_hash, added_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                record.id,
+                record.kind,
+                record.title,
+                _format_date(record.date),
+                _format_date(record.end_date),
+                record.location,
+                record.summary,
+                record.key_focus,
+                record.outcome,
+                digest,
+                stamp,
+                stamp,
+            ),
+        )
+        await self._insert_item_lists(record)
+        await self._index_item(record.id)
+
+    async def _replace_item(self, record: Record, digest: str, stamp: str) -> None:
+        await self._run(
+            "UPDATE items SET kind = ?, title = ?, date = ?, end_date = ?, location = ?, "
+            "summary = ?, key_focus = ?, outcome = ?, content_hash = ?, updated_at = ? "
+            "WHERE id = ?",
+            (
+                record.kind,
+                record.title,
+                _format_date(record.date),
+                _format_date(record.end_date),
+                record.location,
+                record.summary,
+                record.key_focus,
+                record.outcome,
+                digest,
+                stamp,
+                record.id,
+            ),
+        )
+        for table in _ITEM_LIST_TABLES:
+            await self._run(f"DELETE FROM {table} WHERE item_id = ?", (record.id,))
+        await self._insert_item_lists(record)
+        await self._index_item(record.id)
+
+    async def _insert_item_lists(self, record: Record) -> None:
+        for table, codes in (
+            ("item_topics", record.topics),
+            ("item_countries", record.countries),
+            ("item_partners", record.partners),
+        ):
+            await self._run_many(
+                f"INSERT INTO {table} (item_id, code, position) VALUES (?, ?, ?)",
+                [(record.id, code, position) for position, code in enumerate(codes)],
+            )
+        await self._run_many(
+            "INSERT INTO item_sources (item_id, position, url) VALUES (?, ?, ?)",
+            [(record.id, position, url) for position, url in enumerate(record.sources)],
+        )
+        await self._run_many(
+            "INSERT INTO item_people (item_id, position, name) VALUES (?, ?, ?)",
+            [(record.id, position, name) for position, name in enumerate(record.people)],
+        )
+
+    async def _index_item(self, item_id: str) -> None:
+        """Rewrite the item's search row from what is stored (fields, people, tag names)."""
+        await self._run("DELETE FROM item_search WHERE item_id = ?", (item_id,))
+        row = await self._row(
+            "SELECT title, summary, key_focus, outcome, location FROM items WHERE id = ?",
+            (item_id,),
+        )
+        if row is None:
+            return
+        names = await self._rows(
+            "SELECT name FROM ("
+            " SELECT 1 AS section, position, name FROM item_people WHERE item_id = :id"
+            " UNION ALL SELECT 2, x.position, t.name FROM item_topics AS x"
+            "  JOIN topics AS t ON t.slug = x.code WHERE x.item_id = :id"
+            " UNION ALL SELECT 3, x.position, c.name FROM item_countries AS x"
+            "  JOIN countries AS c ON c.code = x.code WHERE x.item_id = :id"
+            " UNION ALL SELECT 4, x.position, p.name FROM item_partners AS x"
+            "  JOIN partners AS p ON p.code = x.code WHERE x.item_id = :id"
+            ") ORDER BY section, position",
+            {"id": item_id},
+        )
+        parts = [row["summary"], row["key_focus"], row["outcome"], row["location"]]
+        parts.extend(name_row[0] for name_row in names)
+        body = _BODY_SEPARATOR.join(part for part in parts if part)
+        await self._run(
+            "INSERT INTO item_search (item_id, title, body) VALUES (?, ?, ?)",
+            (item_id, _without_markers(row["title"]), _without_markers(body)),
+        )
+
+    async def get_meta(self, key: str) -> str | None:
+        """Return the stored value for `key`, or None."""
+        async with self._lock:
+            row = await self._row("SELECT value FROM meta WHERE key = ?", (key,))
+        return row[0] if row is not None else None
+
+    async def set_meta(self, key: str, value: str) -> None:
+        """Store `value` under `key`, replacing any earlier value."""
+        async with self._lock, self._transaction(write=True):
+            await self._run(
+                "INSERT INTO meta (key, value) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
