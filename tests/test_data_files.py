@@ -15,28 +15,15 @@ from typing import Any
 import pytest
 import yaml
 
+from aseanbot.models import RECORD_FIELDS as MODEL_RECORD_FIELDS
+
 REPO = Path(__file__).parents[1]
 DATA = REPO / "data"
 # CI checks out shared/ beside the clone, so the seed sits two levels above this file.
 SEED = Path(__file__).parents[2] / "shared" / "seed"
 
 TOP_LEVEL_KEYS = {"topics", "countries", "partners", "records", "feeds"}
-RECORD_FIELDS = {
-    "id",
-    "kind",
-    "title",
-    "date",
-    "end_date",
-    "location",
-    "countries",
-    "partners",
-    "topics",
-    "summary",
-    "key_focus",
-    "outcome",
-    "people",
-    "sources",
-}
+RECORD_FIELDS = set(MODEL_RECORD_FIELDS)
 TOPIC_SLUGS = {
     "digital-economy",
     "cybersecurity",

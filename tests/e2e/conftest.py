@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from aseanbot.app import build_application
 from aseanbot.config import load_settings
+from aseanbot.importing import sync_data_dir
+from aseanbot.store import Store
 from tests.e2e.harness import TOKEN, BotHarness, running
 from tests.fake_bot_api import FakeBotApi
 
@@ -34,8 +38,28 @@ def data_dir(tmp_path: Path) -> Path:
     return copy
 
 
+@pytest.fixture(scope="session")
+def seeded_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A database with data/ imported once per run; each bot starts from a copy of it."""
+    path = tmp_path_factory.mktemp("seeded") / "seeded.db"
+
+    async def seed() -> None:
+        store = await Store.open(path)
+        try:
+            await sync_data_dir(store, DATA_DIR, now=datetime.now(UTC))
+        finally:
+            await store.close()
+
+    asyncio.run(seed())
+    return path
+
+
 @pytest.fixture
-async def bot(fake_api: FakeBotApi, data_dir: Path, tmp_path: Path) -> AsyncIterator[BotHarness]:
+async def bot(
+    fake_api: FakeBotApi, data_dir: Path, tmp_path: Path, seeded_database: Path
+) -> AsyncIterator[BotHarness]:
+    # Same data, same fingerprint: the bot sees data/ unchanged and skips the import.
+    shutil.copyfile(seeded_database, tmp_path / "bot.db")
     settings = load_settings(
         {
             "TELEGRAM_BOT_TOKEN": TOKEN,

@@ -557,10 +557,10 @@ class Store:
                     "SELECT content_hash FROM items WHERE id = ?", (record.id,)
                 )
                 if stored is None:
-                    await self._insert_item(record, digest, stamp)
+                    await self._write_item(record, digest, stamp)
                     added.append(record.id)
                 elif stored[0] != digest:
-                    await self._replace_item(record, digest, stamp)
+                    await self._write_item(record, digest, stamp)
                     updated.append(record.id)
                 else:
                     unchanged.append(record.id)
@@ -602,11 +602,17 @@ class Store:
                 ],
             )
 
-    async def _insert_item(self, record: Record, digest: str, stamp: str) -> None:
+    async def _write_item(self, record: Record, digest: str, stamp: str) -> None:
+        """Insert a new item or replace a changed one (keeping when it was first added)."""
         await self._run(
             "INSERT INTO items (id, kind, title, date, end_date, location, summary, key_focus, "
             "outcome, content_hash, added_at, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, title = excluded.title, "
+            "date = excluded.date, end_date = excluded.end_date, location = excluded.location, "
+            "summary = excluded.summary, key_focus = excluded.key_focus, "
+            "outcome = excluded.outcome, content_hash = excluded.content_hash, "
+            "updated_at = excluded.updated_at",
             (
                 record.id,
                 record.kind,
@@ -620,28 +626,6 @@ class Store:
                 digest,
                 stamp,
                 stamp,
-            ),
-        )
-        await self._insert_item_lists(record)
-        await self._index_item(record.id)
-
-    async def _replace_item(self, record: Record, digest: str, stamp: str) -> None:
-        await self._run(
-            "UPDATE items SET kind = ?, title = ?, date = ?, end_date = ?, location = ?, "
-            "summary = ?, key_focus = ?, outcome = ?, content_hash = ?, updated_at = ? "
-            "WHERE id = ?",
-            (
-                record.kind,
-                record.title,
-                _format_date(record.date),
-                _format_date(record.end_date),
-                record.location,
-                record.summary,
-                record.key_focus,
-                record.outcome,
-                digest,
-                stamp,
-                record.id,
             ),
         )
         for table in _ITEM_LIST_TABLES:
