@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-from tests.conftest import SAMPLE_FILES, write_data_folder
 
 from aseanbot.loader import (
     DataError,
@@ -19,6 +18,7 @@ from aseanbot.loader import (
     validate_references,
 )
 from aseanbot.models import RECORD_FIELDS, Dataset, Record
+from tests.conftest import SAMPLE_FILES, write_data_folder
 
 REAL_DATA = Path(__file__).resolve().parents[1] / "data"
 
