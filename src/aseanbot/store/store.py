@@ -15,7 +15,6 @@ import json
 import logging
 import re
 import sqlite3
-from collections import defaultdict
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
@@ -66,11 +65,11 @@ _ITEM_COLUMNS = (
     "i.outcome, i.added_at, i.updated_at"
 )
 
-# The list-valued fields of an item: field name → query for (item_id, value) in order.
+# The list-valued fields of an item, gathered in the same row as JSON arrays, in order.
 _ITEM_LISTS = {
     field: (
-        f"SELECT item_id, {column} FROM {table} "
-        "WHERE item_id IN (SELECT value FROM json_each(?)) ORDER BY item_id, position"
+        f"(SELECT json_group_array({column}) FROM "
+        f"(SELECT {column} FROM {table} WHERE item_id = i.id ORDER BY position)) AS {field}"
     )
     for field, table, column in (
         ("topics", "item_topics", "code"),
@@ -80,6 +79,9 @@ _ITEM_LISTS = {
         ("people", "item_people", "name"),
     )
 }
+# One statement loads whole items: a round trip to SQLite's thread per list field would cost
+# more than the query itself.
+_ITEM_SELECT = f"SELECT {_ITEM_COLUMNS}, {', '.join(_ITEM_LISTS.values())} FROM items AS i"
 
 _ITEM_LIST_TABLES = (
     "item_topics",
@@ -149,6 +151,30 @@ def _format_date(day: date | None) -> str | None:
 
 def _parse_date(text: str | None) -> date | None:
     return date.fromisoformat(text) if text else None
+
+
+def _item_from_row(row: sqlite3.Row) -> Item:
+    def listed(field: str) -> tuple[str, ...]:
+        return tuple(json.loads(row[field]))
+
+    return Item(
+        id=row["id"],
+        kind=row["kind"],
+        title=row["title"],
+        sources=listed("sources"),
+        added_at=_parse_time(row["added_at"]),
+        updated_at=_parse_time(row["updated_at"]),
+        topics=listed("topics"),
+        countries=listed("countries"),
+        partners=listed("partners"),
+        date=_parse_date(row["date"]),
+        end_date=_parse_date(row["end_date"]),
+        location=row["location"],
+        summary=row["summary"],
+        key_focus=row["key_focus"],
+        outcome=row["outcome"],
+        people=listed("people"),
+    )
 
 
 def _without_markers(text: str) -> str:
@@ -298,37 +324,11 @@ class Store:
         """Load the items with these ids, in the order given; unknown ids are skipped."""
         if not ids:
             return ()
-        ids_json = json.dumps(list(ids))
         rows = await self._rows(
-            f"SELECT {_ITEM_COLUMNS} FROM items AS i "
-            "WHERE i.id IN (SELECT value FROM json_each(?))",
-            (ids_json,),
+            f"{_ITEM_SELECT} WHERE i.id IN (SELECT value FROM json_each(?))",
+            (json.dumps(list(ids)),),
         )
-        lists: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
-        for field, sql in _ITEM_LISTS.items():
-            for item_id, value in await self._rows(sql, (ids_json,)):
-                lists[item_id][field].append(value)
-        items = {}
-        for row in rows:
-            values = lists[row["id"]]
-            items[row["id"]] = Item(
-                id=row["id"],
-                kind=row["kind"],
-                title=row["title"],
-                sources=tuple(values["sources"]),
-                added_at=_parse_time(row["added_at"]),
-                updated_at=_parse_time(row["updated_at"]),
-                topics=tuple(values["topics"]),
-                countries=tuple(values["countries"]),
-                partners=tuple(values["partners"]),
-                date=_parse_date(row["date"]),
-                end_date=_parse_date(row["end_date"]),
-                location=row["location"],
-                summary=row["summary"],
-                key_focus=row["key_focus"],
-                outcome=row["outcome"],
-                people=tuple(values["people"]),
-            )
+        items = {row["id"]: _item_from_row(row) for row in rows}
         return tuple(items[item_id] for item_id in ids if item_id in items)
 
     # -- reference data -------------------------------------------------------------------
@@ -406,9 +406,9 @@ class Store:
 
     async def get_item(self, item_id: str) -> Item | None:
         """Return the item with this id, or None."""
-        async with self._lock, self._transaction(write=False):
-            items = await self._items([item_id])
-        return items[0] if items else None
+        async with self._lock:
+            row = await self._row(f"{_ITEM_SELECT} WHERE i.id = ?", (item_id,))
+        return _item_from_row(row) if row is not None else None
 
     async def item_ids(self) -> tuple[str, ...]:
         """Return every item id, sorted."""
@@ -430,11 +430,11 @@ class Store:
 
     async def latest_items(self, limit: int) -> tuple[Item, ...]:
         """Return the `limit` newest items (undated ones last)."""
-        async with self._lock, self._transaction(write=False):
+        async with self._lock:
             rows = await self._rows(
-                f"SELECT i.id FROM items AS i ORDER BY {_LIST_ORDER} LIMIT ?", (max(0, limit),)
+                f"{_ITEM_SELECT} ORDER BY {_LIST_ORDER} LIMIT ?", (max(0, limit),)
             )
-            return await self._items([row[0] for row in rows])
+        return tuple(_item_from_row(row) for row in rows)
 
     async def query_items(self, query: ItemQuery, *, offset: int, limit: int) -> ItemPage:
         """Return one page of the items matching every set field of `query`, newest first.
@@ -448,11 +448,10 @@ class Store:
                 f"SELECT count(*) FROM items AS i WHERE {condition}", parameters
             )
             rows = await self._rows(
-                f"SELECT i.id FROM items AS i WHERE {condition} "
-                f"ORDER BY {_LIST_ORDER} LIMIT ? OFFSET ?",
+                f"{_ITEM_SELECT} WHERE {condition} ORDER BY {_LIST_ORDER} LIMIT ? OFFSET ?",
                 [*parameters, limit, offset],
             )
-            items = await self._items([row[0] for row in rows])
+            items = tuple(_item_from_row(row) for row in rows)
         return ItemPage(items=items, total=total, offset=offset, limit=limit)
 
     async def related_items(self, item: Item, limit: int = 3) -> tuple[Item, ...]:
