@@ -21,6 +21,7 @@ from telegram.request import BaseRequest, RequestData
 
 from aseanbot.config import Settings
 from aseanbot.formatting.terminal import Choice, html_to_terminal, keyboard_choices, render_choices
+from aseanbot.i18n import t_plain
 
 CONSOLE_TOKEN = "1:console-mode-has-no-token"
 BOT_USERNAME = "aseanbot"
@@ -130,19 +131,18 @@ class ConsoleSession:
         if choice is not None:
             await self._press(choice)
         elif self.api.choices:
-            self.api.write(f"  (no button [{number}] here: pick 1–{len(self.api.choices)})\n")
+            last = len(self.api.choices)
+            self.api.write(f"  ({t_plain('console.no_button', number=number, last=last)})\n")
         else:
-            self.api.write("  (the last message has no buttons: type a command or words)\n")
+            self.api.write(f"  ({t_plain('console.no_buttons')})\n")
 
     async def _press(self, choice: Choice) -> None:
         if choice.url:
-            self.api.write(f"  (opens {choice.url} in a browser)\n")
+            self.api.write(f"  ({t_plain('console.opens_url', url=choice.url)})\n")
             return
         if choice.inline_query is not None:
-            self.api.write(
-                "  (in Telegram this shares the item in a chat you pick, "
-                f"via @{BOT_USERNAME} {choice.inline_query})\n"
-            )
+            share = t_plain("console.share", bot=BOT_USERNAME, query=choice.inline_query)
+            self.api.write(f"  ({share})\n")
             return
         message = self.api.messages.get(self._last_message_id or 0) or {
             "message_id": 0,
@@ -213,15 +213,12 @@ async def run_console(settings: Settings) -> int:
     if application.post_init:
         await application.post_init(application)
     session = ConsoleSession(application, api)
-    write(
-        "aseanbot console — type a command (/help, /latest, /events trade) or words to search.\n"
-        "Pick a button by its number. Type quit or press Ctrl-D to leave.\n"
-    )
+    write(t_plain("console.intro") + "\n")
     await session.handle_line("/start")
     try:
         while True:
             try:
-                line = await asyncio.to_thread(input, "\nyou › ")
+                line = await asyncio.to_thread(input, "\n" + t_plain("console.prompt"))
             except EOFError:
                 write("\n")
                 break

@@ -154,6 +154,16 @@ _EN: dict[str, str] = {
     "inline.description": "{date}{summary}",
     "inline.nothing_title": "Nothing found for “{query}”",
     "inline.nothing_text": "Nothing found for “{query}” in aseanbot.",
+    # --- console mode (plain text, shown in a terminal) -----------------------------------
+    "console.intro": (
+        "aseanbot console — type a command (/help, /latest, /events trade) or words to search.\n"
+        "Pick a button by its number. Type quit or press Ctrl-D to leave."
+    ),
+    "console.prompt": "you › ",
+    "console.no_button": "no button [{number}] here: pick 1–{last}",
+    "console.no_buttons": "the last message has no buttons: type a command or words",
+    "console.opens_url": "opens {url} in a browser",
+    "console.share": "in Telegram this shares the item in a chat you pick, via @{bot} {query}",
     # --- callbacks and errors ---------------------------------------------------------------
     "callback.stale": "This button is out of date. Send the command again.",
     "callback.gone": "That item is no longer available.",
