@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from aseanbot.store import Store
+
+# As the bot runs (cli.main): RetryAfter.retry_after is a timedelta, PTB's future default.
+os.environ.setdefault("PTB_TIMEDELTA", "1")
 
 # A small data folder in the real format: reference data in three files, records in two,
 # one record without a date, and a `feeds` key the loader must skip.

@@ -4,7 +4,8 @@ It speaks Telegram's wire format (form, multipart or JSON requests; ``{"ok": ...
 with real HTTP status codes), keeps the state a bot can observe (message ids per chat, stored
 messages for edits and button presses, the update queue, commands per scope) and checks what
 Telegram checks on the way in: HTML entities parsed by Telegram's rules, the 4096 UTF-16 unit
-limit, inline keyboards, callback and inline query answers.
+limit, inline keyboards, callback and inline query answers. With `enforce_rate_limits()` it
+also answers 429 to sends over Telegram's flood limits, as Telegram does.
 
 Run it by hand with ``python -m tests.fake_bot_api --port 8081 --token T``.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import bisect
 import contextlib
 import dataclasses
 import json
@@ -590,6 +592,85 @@ class _Fault:
 
 Handler = Callable[[JSONDict], Awaitable[Any]]
 
+# Arrivals are kept this long past their window, for calls answered a little out of order.
+_FLOOD_SLACK = 10.0
+# Sends that Telegram's flood control counts, besides send* (but chat actions) and editMessage*.
+_FLOOD_OTHER_METHODS = frozenset(
+    {"copymessage", "copymessages", "forwardmessage", "forwardmessages"}
+)
+
+
+def _counts_for_flood(method: str) -> bool:
+    name = method.lower()
+    if name == "sendchataction":
+        return False
+    return name.startswith(("send", "editmessage")) or name in _FLOOD_OTHER_METHODS
+
+
+@dataclass(frozen=True, slots=True)
+class FloodLimit:
+    """At most `count` accepted sends arriving in any rolling `period` seconds."""
+
+    count: int
+    period: float
+
+
+def _fits(times: list[float], at: float, limit: FloodLimit) -> bool:
+    """Return whether one more arrival at `at` keeps every rolling window within `limit`.
+
+    `times` is sorted. The windows (end - period, end] that hold `at` end at `at` itself or at
+    a later arrival less than a period after it (calls may be answered out of arrival order).
+    """
+    later = times[bisect.bisect_right(times, at) : bisect.bisect_left(times, at + limit.period)]
+    for end in [at, *later]:
+        inside = bisect.bisect_right(times, end) - bisect.bisect_right(times, end - limit.period)
+        if inside + 1 > limit.count:
+            return False
+    return True
+
+
+class _FloodControl:
+    """Accepted send arrivals, overall and per chat, as Telegram's flood control counts them."""
+
+    def __init__(
+        self,
+        *,
+        overall: FloodLimit | None,
+        private: FloodLimit | None,
+        group: FloodLimit | None,
+        retry_after: int,
+    ) -> None:
+        self.overall = overall
+        self.private = private
+        self.group = group
+        self.retry_after = retry_after
+        self._overall_times: list[float] = []
+        self._chat_times: dict[int, list[float]] = {}
+
+    def _windows(self, chat_id: int) -> list[tuple[list[float], FloodLimit]]:
+        windows = []
+        if self.overall is not None:
+            windows.append((self._overall_times, self.overall))
+        chat_limit = self.private if chat_id > 0 else self.group
+        if chat_limit is not None:
+            windows.append((self._chat_times.setdefault(chat_id, []), chat_limit))
+        return windows
+
+    def check(self, chat_id: int, at: float) -> None:
+        """Raise Telegram's 429 if a send to `chat_id` arriving at `at` goes over a limit."""
+        if not all(_fits(times, at, limit) for times, limit in self._windows(chat_id)):
+            raise _ApiError(
+                429,
+                f"Too Many Requests: retry after {self.retry_after}",
+                {"retry_after": self.retry_after},
+            )
+
+    def count(self, chat_id: int, at: float) -> None:
+        """Count an accepted send to `chat_id` that arrived at `at`."""
+        for times, limit in self._windows(chat_id):
+            bisect.insort(times, at)
+            del times[: bisect.bisect_left(times, times[-1] - limit.period - _FLOOD_SLACK)]
+
 
 class FakeBotApi:
     """An in-process Telegram Bot API server bound to 127.0.0.1 on a free port."""
@@ -627,6 +708,8 @@ class FakeBotApi:
         self._commands: dict[tuple[str, str], list[JSONDict]] = {}
         self._faults: list[_Fault] = []
         self._blocked: dict[int, str] = {}
+        self._flood: _FloodControl | None = None
+        self.rejected_429 = 0  # every 429 answered: flood control's and injected ones
         self._mark = 0
         self._changed = asyncio.Event()
         self._stopping = False
@@ -889,6 +972,53 @@ class FakeBotApi:
         """Let sends to `chat_id` through again."""
         self._blocked.pop(chat_id, None)
 
+    # ----------------------------------------------------------------- flood control
+
+    def enforce_rate_limits(
+        self,
+        *,
+        overall_per_second: int | None = 30,
+        private_per_second: int | None = 1,
+        group_per_minute: int | None = 20,
+        retry_after: int = 1,
+        group_window: float = 60.0,
+    ) -> None:
+        """Answer 429 to sends over Telegram's flood limits from now on (None lifts a limit).
+
+        Accepted sends (send*, editMessage*, copyMessage, forwardMessage) are counted by
+        arrival time: a send that would make more than `overall_per_second` in any rolling
+        second, `private_per_second` to one private chat in a second, or `group_per_minute`
+        to one group or channel in `group_window` seconds is answered 429 with `retry_after`
+        and not counted. Counting starts afresh on each call.
+        """
+        self._flood = _FloodControl(
+            overall=None if overall_per_second is None else FloodLimit(overall_per_second, 1.0),
+            private=None if private_per_second is None else FloodLimit(private_per_second, 1.0),
+            group=None if group_per_minute is None else FloodLimit(group_per_minute, group_window),
+            retry_after=retry_after,
+        )
+
+    def disable_rate_limits(self) -> None:
+        """Stop answering 429 for flood limits (the default)."""
+        self._flood = None
+
+    def _check_flood(self, method: str, params: JSONDict, at: float) -> int | None:
+        """Answer 429 to a send over the flood limits; return the chat it counts for, if any."""
+        if self._flood is None or not _counts_for_flood(method):
+            return None
+        if params.get("chat_id") in (None, ""):
+            return None  # an inline message edit, or a call its handler refuses
+        try:
+            chat_id = self._resolve_chat(params.get("chat_id"))
+        except _ApiError:
+            return None  # the method's handler refuses the chat itself
+        self._flood.check(chat_id, at)
+        return chat_id
+
+    def _count_flood(self, chat_id: int | None, at: float) -> None:
+        if self._flood is not None and chat_id is not None:
+            self._flood.count(chat_id, at)
+
     def _check_faults(self, method: str, params: JSONDict) -> None:
         chat_id = _as_int(params.get("chat_id"))
         for fault in self._faults:
@@ -916,8 +1046,11 @@ class FakeBotApi:
             method, handler = known
             if self.delay > 0 and method.lower() in _SEND_METHODS:
                 await asyncio.sleep(self.delay)
+            flood_chat = self._check_flood(method, params, arrived)
             self._check_faults(method.lower(), params)
             body = {"ok": True, "result": await handler(params)}
+            # Send handlers never await, so no other send is admitted between check and count.
+            self._count_flood(flood_chat, arrived)
         except _ApiError as exc:
             status = exc.status
             body = {"ok": False, "error_code": exc.status, "description": exc.description}
@@ -929,6 +1062,8 @@ class FakeBotApi:
             status = 500
             body = {"ok": False, "error_code": 500, "description": "Internal Server Error"}
         error = None if status == 200 else body["description"]
+        if status == 429:
+            self.rejected_429 += 1
         self.requests.append(ApiCall(method, params, arrived, status, error))
         logger.info(
             "%s chat=%s text=%.60r -> %d%s",

@@ -659,3 +659,128 @@ async def test_a_real_application_polls_and_replies(fake_api: FakeBotApi) -> Non
     assert reply.text == "Welcome to ASEAN news"
     assert reply.entities == [{"type": "bold", "offset": 0, "length": 7}]
     assert fake_api.calls("deleteWebhook")
+
+
+# --------------------------------------------------------------------------- flood control
+
+
+def flood_statuses(fake_api: FakeBotApi) -> list[tuple[int, int]]:
+    return [(int(c.params["chat_id"]), c.status) for c in fake_api.calls("sendMessage")]
+
+
+@pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
+async def test_flood_control_refuses_sends_over_the_overall_limit(
+    bot: Bot, fake_api: FakeBotApi
+) -> None:
+    """The fourth send within a second, to four different chats, is answered 429."""
+    fake_api.enforce_rate_limits(overall_per_second=3, retry_after=2)
+    for chat_id in (1, 2, 3):
+        await bot.send_message(chat_id, "ok")
+    with pytest.raises(RetryAfter) as caught:
+        await bot.send_message(4, "one too many")
+    assert retry_seconds(caught.value) == 2
+    assert fake_api.rejected_429 == 1
+    assert [m.chat_id for m in fake_api.sent] == [1, 2, 3]
+    assert flood_statuses(fake_api)[-1] == (4, 429)
+    assert fake_api.calls("sendMessage")[-1].error == "Too Many Requests: retry after 2"
+
+
+@pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
+async def test_flood_control_limits_each_private_chat_to_one_a_second(
+    bot: Bot, fake_api: FakeBotApi
+) -> None:
+    fake_api.enforce_rate_limits()
+    await bot.send_message(CHAT, "first")
+    with pytest.raises(RetryAfter):
+        await bot.send_message(CHAT, "second, too soon")
+    await bot.send_message(2002, "another chat is fine")
+    assert flood_statuses(fake_api) == [(CHAT, 200), (CHAT, 429), (2002, 200)]
+
+
+@pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
+async def test_flood_control_limits_each_group_and_channel_per_window(
+    bot: Bot, fake_api: FakeBotApi
+) -> None:
+    fake_api.enforce_rate_limits(group_per_minute=2, group_window=0.2)
+    for chat in (-4001, "@asean_channel"):
+        await bot.send_message(chat, "one")
+        await bot.send_message(chat, "two")
+        with pytest.raises(RetryAfter):
+            await bot.send_message(chat, "three")
+    await asyncio.sleep(0.25)
+    await bot.send_message(-4001, "three, later")
+    assert [m.text for m in fake_api.sent if m.chat_id == -4001] == ["one", "two", "three, later"]
+    assert fake_api.rejected_429 == 2
+
+
+@pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
+async def test_flood_control_does_not_count_refused_sends(bot: Bot, fake_api: FakeBotApi) -> None:
+    fake_api.enforce_rate_limits(group_per_minute=1, group_window=0.3)
+    await bot.send_message(-4001, "one")
+    await asyncio.sleep(0.15)
+    with pytest.raises(RetryAfter):
+        await bot.send_message(-4001, "refused")
+    await asyncio.sleep(0.17)
+    # 0.32 s after "one" and 0.17 s after the refusal: only a counted refusal would block it.
+    await bot.send_message(-4001, "two")
+    assert [m.text for m in fake_api.sent] == ["one", "two"]
+
+
+async def test_flood_control_counts_only_message_sends(bot: Bot, fake_api: FakeBotApi) -> None:
+    fake_api.enforce_rate_limits(overall_per_second=1)
+    for _ in range(3):
+        await bot.get_me()
+        await bot.send_chat_action(CHAT, "typing")
+    await bot.send_message(CHAT, "the only message this second")
+    assert fake_api.rejected_429 == 0
+
+
+@pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
+async def test_flood_control_counts_edits_and_can_be_turned_off(
+    bot: Bot, fake_api: FakeBotApi
+) -> None:
+    fake_api.enforce_rate_limits(overall_per_second=1, private_per_second=None)
+    message = await bot.send_message(CHAT, "draft")
+    with pytest.raises(RetryAfter):
+        await bot.edit_message_text("final", chat_id=CHAT, message_id=message.message_id)
+    fake_api.disable_rate_limits()
+    await bot.edit_message_text("final", chat_id=CHAT, message_id=message.message_id)
+    await bot.send_message(CHAT, "and more")
+    assert [(m.text, m.edited) for m in fake_api.sent] == [
+        ("draft", False),
+        ("final", True),
+        ("and more", False),
+    ]
+
+
+async def test_flood_control_answers_telegrams_429_on_the_wire(fake_api: FakeBotApi) -> None:
+    fake_api.enforce_rate_limits(overall_per_second=1, retry_after=5)
+    url = f"{fake_api.base_url}{fake_api.token}/sendMessage"
+    async with aiohttp.ClientSession() as http:
+        async with http.post(url, json={"chat_id": 5, "text": "a"}) as response:
+            assert response.status == 200
+        async with http.post(url, json={"chat_id": 6, "text": "b"}) as response:
+            assert response.status == 429
+            assert await response.json() == {
+                "ok": False,
+                "error_code": 429,
+                "description": "Too Many Requests: retry after 5",
+                "parameters": {"retry_after": 5},
+            }
+
+
+async def test_flood_control_counts_concurrent_sends_by_arrival(fake_api: FakeBotApi) -> None:
+    """Sends checked after `delay`, all arriving together: only the limit gets through."""
+    fake_api.enforce_rate_limits(overall_per_second=2, private_per_second=None)
+    fake_api.delay = 0.1
+    url = f"{fake_api.base_url}{fake_api.token}/sendMessage"
+    async with aiohttp.ClientSession() as http:
+
+        async def send(chat_id: int) -> int:
+            async with http.post(url, json={"chat_id": chat_id, "text": "x"}) as response:
+                return response.status
+
+        statuses = await asyncio.gather(*(send(chat_id) for chat_id in range(1, 6)))
+    assert sorted(statuses) == [200, 200, 429, 429, 429]
+    arrivals = sorted(c.at for c in fake_api.calls("sendMessage") if c.status == 200)
+    assert arrivals[-1] - arrivals[0] < 1.0

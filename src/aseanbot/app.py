@@ -8,13 +8,16 @@ from datetime import datetime
 
 from telegram import BotCommand, LinkPreviewOptions
 from telegram.constants import ParseMode
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import BaseRequest
 
 from aseanbot.config import Settings
+from aseanbot.delivery.digests import DigestSender
+from aseanbot.delivery.limiter import TelegramRateLimiter
 from aseanbot.handlers import register_handlers
 from aseanbot.i18n import t_plain
 from aseanbot.importing import sync_data_dir
+from aseanbot.jobs import DIGEST_TICK_SECONDS, job_send_due_digests
 from aseanbot.services import SERVICES_KEY, AppContext, Services, utc_now
 from aseanbot.store import Store
 
@@ -28,6 +31,13 @@ MENU_COMMANDS = (
     "search",
     "topics",
     "countries",
+    "subscribe",
+    "digest",
+    "settings",
+    "time",
+    "timezone",
+    "frequency",
+    "unsubscribe",
     "event",
     "initiative",
     "about",
@@ -42,12 +52,14 @@ def build_application(
     request: BaseRequest | None = None,
     clock: Callable[[], datetime] = utc_now,
     rate_limited: bool = True,
+    rate_limiter: TelegramRateLimiter | None = None,
     with_updater: bool = True,
 ) -> Application:  # type: ignore[type-arg]
     """Build the bot: handlers, defaults, rate limiter and the store's lifecycle hooks.
 
     `token` overrides the settings' token (the console has none); `request` replaces the
-    HTTP layer (the console answers the Bot API in-process).
+    HTTP layer (the console answers the Bot API in-process); `rate_limiter` replaces the
+    default flood control (tests relax its per-chat pacing).
     """
     builder = (
         ApplicationBuilder()
@@ -65,9 +77,11 @@ def build_application(
         .post_shutdown(close_services)
     )
     if rate_limited:
-        # Flood control: queue sends within Telegram's limits, retry once after a 429.
-        rate_limiter = AIORateLimiter(max_retries=1)
-        builder = builder.rate_limiter(rate_limiter)  # type: ignore[arg-type]  # PTB's generics
+        # Flood control for every request: Telegram's overall, per-chat and per-group limits,
+        # command replies ahead of digests, and one shared pause after a 429.
+        # (PTB types the builder for rate limiters without arguments; ours takes a dict.)
+        limiter = rate_limiter or TelegramRateLimiter()
+        builder = builder.rate_limiter(limiter)  # type: ignore[arg-type]
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     if not with_updater:
@@ -79,7 +93,25 @@ def build_application(
 
 
 async def open_services(application: Application) -> None:  # type: ignore[type-arg]
-    """Open the store, import data/ if it changed, and register the command menu."""
+    """post_init: open the store and data, register the command menu, start the digest job."""
+    await start_services(application)
+    await application.bot.set_my_commands(
+        [BotCommand(name, t_plain(f"command.{name}")) for name in MENU_COMMANDS]
+    )
+    if application.job_queue is not None:
+        # The first tick comes right after start, so digests missed while down go out now.
+        application.job_queue.run_repeating(
+            job_send_due_digests,
+            interval=DIGEST_TICK_SECONDS,
+            first=1,
+            name="send-due-digests",
+            job_kwargs={"misfire_grace_time": DIGEST_TICK_SECONDS},
+        )
+    logger.info("aseanbot is ready as @%s", application.bot.username)
+
+
+async def start_services(application: Application) -> None:  # type: ignore[type-arg]
+    """Open the store, import data/ if it changed, load the catalog, set up digests."""
     services: Services = application.bot_data[SERVICES_KEY]
     settings = services.settings
     services.store = await Store.open(settings.db_path)
@@ -90,10 +122,14 @@ async def open_services(application: Application) -> None:  # type: ignore[type-
             "Data folder %s does not exist; starting with what the store has", settings.data_dir
         )
     await services.refresh_catalog()
-    await application.bot.set_my_commands(
-        [BotCommand(name, t_plain(f"command.{name}")) for name in MENU_COMMANDS]
+    services.digests = DigestSender(
+        application.bot,
+        services.store,
+        # Read at call time: the catalog is replaced after imports, the clock in tests.
+        catalog=lambda: services.catalog,
+        clock=lambda: services.clock(),
+        grace=settings.digest_grace,
     )
-    logger.info("aseanbot is ready as @%s", application.bot.username)
 
 
 async def close_services(application: Application) -> None:  # type: ignore[type-arg]

@@ -44,7 +44,36 @@ class Menu:
     name: str
 
 
-CallbackAction = OpenItem | ListPage | SearchPage | Menu
+@dataclass(frozen=True, slots=True)
+class SettingsAction:
+    """A press in the /settings message (or a digest's footer): a screen, or a change on one.
+
+    screen: main | topics | topic | countries | country | frequency | weekday | time | zone |
+    empty | unsubscribe | subscribe | close; value: what the change sets or toggles.
+    """
+
+    screen: str
+    value: str = ""
+
+
+SETTINGS_SCREENS = (
+    "main",
+    "topics",
+    "topic",
+    "countries",
+    "country",
+    "frequency",
+    "weekday",
+    "time",
+    "zone",
+    "empty",
+    "unsubscribe",
+    "subscribe",
+    "close",
+)
+_SETTINGS_VALUE = re.compile(r"^[A-Za-z0-9_:+/-]{0,48}$")
+
+CallbackAction = OpenItem | ListPage | SearchPage | Menu | SettingsAction
 
 _QUERY_KEYS = {"k": "kind", "t": "topic", "c": "country", "p": "partner", "y": "year"}
 
@@ -65,6 +94,8 @@ def encode(action: CallbackAction) -> str | None:
             data = f"s|{page}|{text}"
         case Menu(name):
             data = f"m|{name}"
+        case SettingsAction(screen, value):
+            data = f"st|{screen}|{value}"
     if len(data.encode("utf-8")) > CALLBACK_DATA_LIMIT:
         return None
     return data
@@ -79,6 +110,11 @@ def decode(data: str | None) -> CallbackAction:
         return OpenItem(rest)
     if tag == "m" and rest in MENUS:
         return Menu(rest)
+    if tag == "st":
+        screen, separator, value = rest.partition("|")
+        if separator and screen in SETTINGS_SCREENS and _SETTINGS_VALUE.match(value):
+            return SettingsAction(screen, value)
+        raise CallbackDataError("bad settings action")
     if tag in ("l", "s"):
         page_text, separator, payload = rest.partition("|")
         if not separator or not page_text.isdigit() or int(page_text) >= _MAX_PAGE:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -36,6 +37,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.add_parser("run", help="poll Telegram and answer users (the default)")
     commands.add_parser("console", help="try the bot in this terminal: no token, no network")
+    commands.add_parser(
+        "send-digests",
+        help="send the digests due now, once, and exit (for cron or a systemd timer)",
+    )
     import_parser = commands.add_parser("import", help="load a data file or folder into the store")
     import_parser.add_argument("path", type=Path, help="a .yaml file or a folder of them")
     return parser
@@ -45,6 +50,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return the exit status."""
     args = build_parser().parse_args(argv)
     command = args.command or "run"
+    # PTB 22: RetryAfter.retry_after as a timedelta now, as it will be in the next major.
+    os.environ.setdefault("PTB_TIMEDELTA", "1")
     load_dotenv(Path.cwd() / ".env", override=False)
     try:
         settings = load_settings()
@@ -53,6 +60,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if command == "run":
             settings.require_token()
             return _run(settings)
+        if command == "send-digests":
+            settings.require_token()
+            return asyncio.run(_send_digests(settings))
         if command == "console":
             from aseanbot.console import run_console
 
@@ -95,6 +105,29 @@ def _run(settings: Settings) -> int:
 def _safe_host(url: str) -> str:
     """The host of the API URL, for logs: never the path, which may hold the token."""
     return urlsplit(url).netloc
+
+
+async def _send_digests(settings: Settings) -> int:
+    from aseanbot.app import build_application, start_services
+    from aseanbot.services import SERVICES_KEY
+
+    application = build_application(settings, with_updater=False)
+    await application.initialize()
+    try:
+        await start_services(application)
+        report = await application.bot_data[SERVICES_KEY].digest_sender.run_pass()
+    finally:
+        await application.shutdown()
+        if application.post_shutdown:
+            await application.post_shutdown(application)
+    print(
+        f"Digests: {report.sent} sent ({report.messages} messages), {report.empty} with nothing "
+        f"new, {report.skipped} skipped (past the grace window), {report.retrying} to retry, "
+        f"{report.failed} failed, {report.deactivated} chats deactivated"
+    )
+    for error in report.errors[:20]:
+        print(f"  failed: {error}")
+    return EXIT_FAILURE if report.failed else EXIT_OK
 
 
 async def _import(settings: Settings, path: Path) -> int:

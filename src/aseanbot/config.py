@@ -7,6 +7,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -14,6 +15,8 @@ DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
 DEFAULT_DB_PATH = "var/aseanbot.db"
 DEFAULT_DATA_DIR = "data"
 DEFAULT_TIMEZONE = "Asia/Jakarta"
+DEFAULT_DIGEST_GRACE_HOURS = 6.0
+MAX_DIGEST_GRACE_HOURS = 168.0
 
 # Telegram bot tokens are "<bot id>:<35 characters>"; checked loosely so a typo is caught early.
 _TOKEN_PATTERN = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{20,}$")
@@ -33,6 +36,8 @@ class Settings:
     admin_ids: frozenset[int]
     timezone: ZoneInfo
     log_level: int
+    # Digests that fell due while the bot was down are still sent if this recent.
+    digest_grace: timedelta = timedelta(hours=DEFAULT_DIGEST_GRACE_HOURS)
 
     def require_token(self) -> str:
         """Return the bot token, or fail with the line an operator needs to fix it."""
@@ -83,6 +88,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         admin_ids=_parse_admin_ids(get("ASEANBOT_ADMIN_IDS")),
         timezone=_parse_timezone(get("ASEANBOT_TIMEZONE") or DEFAULT_TIMEZONE),
         log_level=_parse_log_level(get("LOG_LEVEL") or "INFO"),
+        digest_grace=_parse_grace(get("ASEANBOT_DIGEST_GRACE_HOURS")),
     )
 
 
@@ -110,6 +116,21 @@ def _parse_timezone(raw: str) -> ZoneInfo:
         raise ConfigError(
             f"ASEANBOT_TIMEZONE must be an IANA time zone such as Asia/Jakarta; {raw[:60]!r} is not"
         ) from None
+
+
+def _parse_grace(raw: str | None) -> timedelta:
+    if raw is None:
+        return timedelta(hours=DEFAULT_DIGEST_GRACE_HOURS)
+    try:
+        hours = float(raw)
+    except ValueError:
+        hours = -1.0
+    if not 0 <= hours <= MAX_DIGEST_GRACE_HOURS:
+        raise ConfigError(
+            f"ASEANBOT_DIGEST_GRACE_HOURS must be a number of hours from 0 to "
+            f"{MAX_DIGEST_GRACE_HOURS:g}; got {raw[:20]!r}"
+        )
+    return timedelta(hours=hours)
 
 
 def _parse_log_level(raw: str) -> int:

@@ -35,6 +35,15 @@ _EN: dict[str, str] = {
         "/search — search everything · <code>/search Bangkok declaration</code>\n"
         "/topics — topics with item counts\n"
         "/countries — member states with item counts\n"
+        "/subscribe — a digest of what is new, daily at 08:00 · "
+        "<code>/subscribe trade ai-governance</code>\n"
+        "/settings — topics, countries, time and zone of the digest\n"
+        "/time — the digest's time of day · <code>/time 7:30am</code>\n"
+        "/timezone — the digest's time zone · <code>/timezone Manila</code>, "
+        "<code>/timezone UTC+7</code>\n"
+        "/frequency — daily, weekly or off · <code>/frequency weekly friday</code>\n"
+        "/digest — preview the next digest now\n"
+        "/unsubscribe — stop the digest\n"
         "/about — what I am and where my data comes from\n"
         "/help — this message\n\n"
         "In a private chat, any text you send is a search. "
@@ -154,6 +163,140 @@ _EN: dict[str, str] = {
     "inline.description": "{date}{summary}",
     "inline.nothing_title": "Nothing found for “{query}”",
     "inline.nothing_text": "Nothing found for “{query}” in aseanbot.",
+    # --- subscriptions and settings -------------------------------------------------------
+    "command.subscribe": "Get a digest of what is new, daily or weekly",
+    "command.digest": "Preview your next digest now",
+    "command.settings": "Topics, countries, time and zone of your digest",
+    "command.time": "Set the digest's time of day",
+    "command.timezone": "Set the digest's time zone",
+    "command.frequency": "Daily, weekly or off",
+    "command.unsubscribe": "Stop the digest",
+    "subscribe.new": "✅ <b>Subscribed.</b> This chat will get a digest of what is new.",
+    "subscribe.updated": "✅ <b>Subscription updated.</b>",
+    "subscribe.resumed": "✅ <b>Subscribed again.</b> Digests start again with these settings.",
+    "subscribe.narrow_hint": (
+        "Narrow it down with the buttons below, or change anything with /settings."
+    ),
+    "subscribe.unknown_topic": (
+        "I don't know the topic “{word}”, so nothing was changed. Topics are: {slugs}.\n"
+        "For example <code>/subscribe trade ai-governance</code>, or just /subscribe for all."
+    ),
+    "subscribe.unknown_link": "That subscribe link names a topic I don't have.",
+    "subscribe.first": "This chat has no digest yet: subscribe first with /subscribe.",
+    "unsubscribe.done": (
+        "🔕 <b>Unsubscribed.</b> This chat gets no more digests. "
+        "Its topics and schedule are kept in case you come back."
+    ),
+    "unsubscribe.not_subscribed": (
+        "This chat is not subscribed, so there is nothing to stop. /subscribe starts a digest."
+    ),
+    "rights.admins_only": "Only this group's administrators can change its digest subscription.",
+    "time.usage": (
+        "Send the time of day for the digest, e.g. <code>/time 7:30am</code>, "
+        "<code>/time 19:30</code> or <code>/time 7am</code>."
+    ),
+    "timezone.usage": (
+        "Send a time zone: a city, a zone name or an offset, e.g. "
+        "<code>/timezone Manila</code>, <code>/timezone Europe/Berlin</code> or "
+        "<code>/timezone UTC+7</code>."
+    ),
+    "frequency.usage": (
+        "Send how often: <code>/frequency daily</code>, <code>/frequency weekly monday</code> "
+        "or <code>/frequency off</code>."
+    ),
+    "schedule.bad_time": (
+        "I can't read “{value}” as a time of day. Try <code>/time 07:30</code>, "
+        "<code>/time 7am</code> or <code>/time 7:30pm</code>."
+    ),
+    "schedule.bad_timezone": "I don't know the time zone “{value}”. Did you mean {suggestions}?",
+    "schedule.bad_timezone_none": (
+        "I don't know the time zone “{value}”. Try a city such as <code>Manila</code>, "
+        "a zone such as <code>Asia/Bangkok</code> or an offset such as <code>UTC+7</code>."
+    ),
+    "schedule.bad_frequency": (
+        "“{value}” is not a frequency. Use <code>/frequency daily</code>, "
+        "<code>/frequency weekly monday</code> or <code>/frequency off</code>."
+    ),
+    "schedule.saved": "✅ <b>Schedule saved.</b>",
+    "digest.preview_unsubscribed": (
+        "<i>This chat is not subscribed: above is what is new in every topic over the last "
+        "day.</i> Subscribe to get it regularly."
+    ),
+    "settings.title": "⚙️ <b>Digest settings</b>",
+    "settings.not_subscribed": (
+        "This chat has no digest. Subscribe to get what is new in every topic daily at 08:00 "
+        "({zone}); then choose topics, countries, time and zone here."
+    ),
+    "settings.line.topics": "🏷 Topics: {topics}",
+    "settings.line.countries": "🌏 Countries: {countries}",
+    "settings.line.schedule": "🔁 {schedule}",
+    "settings.line.zone": "🌐 Time zone: {zone}",
+    "settings.next": "⏭ Next digest: {when}",
+    "settings.next_none": "⏭ No digest is scheduled while the frequency is off.",
+    "settings.next_stopped": "⏭ No digest: this chat is unsubscribed.",
+    "settings.all_topics": "all topics",
+    "settings.all_countries": "all member states",
+    "settings.all_topics_button": "All topics",
+    "settings.all_countries_button": "All member states",
+    "settings.schedule.daily": "Daily at {time}",
+    "settings.schedule.weekly": "Weekly on {weekday} at {time}",
+    "settings.schedule.off": "Off: no digests until you choose daily or weekly",
+    "settings.empty.on": "📭 When nothing is new: a short note says so.",
+    "settings.empty.off": "📭 When nothing is new: no message.",
+    "settings.inactive": "🔕 <b>Unsubscribed</b>: no digests are sent until you subscribe again.",
+    "settings.following": "Following: {names}",
+    "settings.chosen": "✅ {label}",
+    "settings.topics.title": (
+        "🏷 <b>Topics</b>\nTap a topic to follow or unfollow it. None chosen means all topics."
+    ),
+    "settings.countries.title": (
+        "🌏 <b>Countries</b>\nTap a member state to follow or unfollow it. "
+        "None chosen means all of them."
+    ),
+    "settings.frequency.title": "🔁 <b>How often</b>\nNow: {schedule}.",
+    "settings.weekday.title": "📅 <b>Which day</b> should the weekly digest come, at {time}?",
+    "settings.time.title": (
+        "🕗 <b>Time of day</b> in {zone}\nNow: {time}. For any other minute, send "
+        "<code>/time 7:30am</code>."
+    ),
+    "settings.zone.title": (
+        "🌐 <b>Time zone</b>\nNow: {zone}. For any other, send "
+        "<code>/timezone Berlin</code>, a zone such as <code>Europe/Berlin</code> or an offset "
+        "such as <code>UTC+7</code>."
+    ),
+    "settings.closed": "⚙️ <b>Settings saved.</b>",
+    "settings.reopen": "Send /settings to change them.",
+    "frequency.daily": "Daily",
+    "frequency.weekly": "Weekly",
+    "frequency.off": "Off",
+    "weekday.monday": "Monday",
+    "weekday.tuesday": "Tuesday",
+    "weekday.wednesday": "Wednesday",
+    "weekday.thursday": "Thursday",
+    "weekday.friday": "Friday",
+    "weekday.saturday": "Saturday",
+    "weekday.sunday": "Sunday",
+    "button.subscribe": "🔔 Subscribe",
+    "button.subscribe_again": "🔔 Subscribe again",
+    "button.choose_topics": "🏷 Choose topics",
+    "button.choose_countries": "🌏 Choose countries",
+    "button.all_settings": "⚙️ All settings",
+    "button.settings_topics": "🏷 Topics",
+    "button.settings_countries": "🌏 Countries",
+    "button.frequency": "🔁 How often",
+    "button.weekday": "📅 Day",
+    "button.time": "🕗 Time",
+    "button.zone": "🌐 Time zone",
+    "button.empty_on": "📭 Say when nothing is new: on",
+    "button.empty_off": "📭 Say when nothing is new: off",
+    "button.back": "◀ Back",
+    "button.close": "✖ Close",
+    # --- digests --------------------------------------------------------------------------
+    "digest.header": "📬 <b>Your ASEAN digest</b> — {count} new since {since}",
+    "digest.empty": "📭 No new updates since {since}.",
+    "digest.more_sources": "<i>+{count} more sources</i>",
+    "button.settings": "⚙️ Settings",
+    "button.unsubscribe": "🔕 Unsubscribe",
     # --- console mode (plain text, shown in a terminal) -----------------------------------
     "console.intro": (
         "aseanbot console — type a command (/help, /latest, /events trade) or words to search.\n"

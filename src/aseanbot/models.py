@@ -8,6 +8,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from aseanbot.scheduling import Schedule
+
 ITEM_KINDS = ("event", "initiative")
 
 # The pseudo-country code that stands for every ASEAN member at once.
@@ -177,3 +179,50 @@ class ImportReport:
     added: tuple[str, ...]
     updated: tuple[str, ...]
     unchanged: tuple[str, ...]
+
+
+# --- subscriptions and digests -------------------------------------------------------------
+
+DELIVERY_STATES = ("pending", "sent", "empty", "failed")
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """One chat's digest subscription: what it follows, when, and how far it has read."""
+
+    chat_id: int
+    chat_type: str
+    schedule: Schedule
+    watermark: dt.datetime  # items updated after this instant are new to this chat
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    thread_id: int | None = None
+    active: bool = True
+    topics: tuple[str, ...] = ()  # empty: every topic
+    countries: tuple[str, ...] = ()  # empty: every country
+    send_empty: bool = False
+    language: str = "en"
+    next_due_at: dt.datetime | None = None
+    deactivated_reason: str | None = None
+
+    @property
+    def profile(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """What decides a digest's content besides its time window."""
+        return (self.topics, self.countries)
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """A ledger row: one digest for one subscription and one period."""
+
+    id: int
+    chat_id: int
+    period: dt.datetime
+    window_start: dt.datetime
+    window_end: dt.datetime
+    state: str
+    parts_sent: int
+    attempts: int
+    next_attempt_at: dt.datetime
+    parts_total: int | None = None
+    last_error: str | None = None

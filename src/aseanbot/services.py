@@ -13,6 +13,7 @@ from aseanbot.catalog import Catalog
 from aseanbot.config import Settings
 
 if TYPE_CHECKING:
+    from aseanbot.delivery.digests import DigestSender
     from aseanbot.store import Store
 
 SERVICES_KEY = "services"
@@ -30,6 +31,13 @@ class Services:
     clock: Callable[[], datetime] = utc_now
     store: Store | None = None
     catalog: Catalog = field(default_factory=Catalog)
+    digests: DigestSender | None = None
+
+    @property
+    def digest_sender(self) -> DigestSender:
+        if self.digests is None:
+            raise RuntimeError("the digest sender is not set up yet (post_init has not run)")
+        return self.digests
 
     @property
     def opened_store(self) -> Store:

@@ -12,6 +12,7 @@ import pytest
 
 from aseanbot.app import build_application
 from aseanbot.config import load_settings
+from aseanbot.delivery.limiter import TelegramRateLimiter
 from aseanbot.importing import sync_data_dir
 from aseanbot.store import Store
 from tests.e2e.harness import TOKEN, BotHarness, running
@@ -68,7 +69,10 @@ async def bot(
             "ASEANBOT_DATA_DIR": str(data_dir),
         }
     )
-    application = build_application(settings)
+    # The real limiter, without Telegram's one-message-a-second pacing per chat: these tests
+    # trade many messages with one chat (the pacing has its own tests in test_limiter.py).
+    limiter = TelegramRateLimiter(private_interval=0.001, group_per_minute=100_000)
+    application = build_application(settings, rate_limiter=limiter)
     harness = BotHarness(application, fake_api)
 
     async def record_error(update: object, context: object) -> None:

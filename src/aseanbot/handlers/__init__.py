@@ -5,17 +5,20 @@ from __future__ import annotations
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
     InlineQueryHandler,
     MessageHandler,
     filters,
 )
 
-from aseanbot.handlers import browse, buttons, cards, search
+from aseanbot.handlers import browse, buttons, cards, search, settings, subscriptions
 from aseanbot.handlers.errors import on_error
 
 # Commands answer new messages only: replying again to an edited command would double replies.
 _NEW_MESSAGES = filters.UpdateType.MESSAGE
+# Subscription commands work in channels too, where only the channel's admins can post.
+_NEW_MESSAGES_OR_POSTS = filters.UpdateType.MESSAGE | filters.UpdateType.CHANNEL_POST
 
 COMMANDS = {
     "start": browse.cmd_start,
@@ -29,15 +32,33 @@ COMMANDS = {
     "topics": browse.cmd_topics,
     "countries": browse.cmd_countries,
     "about": browse.cmd_about,
+    "subscribe": subscriptions.cmd_subscribe,
+    "unsubscribe": subscriptions.cmd_unsubscribe,
+    "settings": settings.cmd_settings,
+    "digest": subscriptions.cmd_digest,
+    "time": subscriptions.cmd_time,
+    "timezone": subscriptions.cmd_timezone,
+    "frequency": subscriptions.cmd_frequency,
 }
+CHANNEL_COMMANDS = frozenset(
+    {"subscribe", "unsubscribe", "settings", "digest", "time", "timezone", "frequency"}
+)
 
 
 def register_handlers(application: Application) -> None:  # type: ignore[type-arg]
     """Add every handler; order matters only where noted."""
     for name, callback in COMMANDS.items():
-        application.add_handler(CommandHandler(name, callback, filters=_NEW_MESSAGES))
+        updates = _NEW_MESSAGES_OR_POSTS if name in CHANNEL_COMMANDS else _NEW_MESSAGES
+        application.add_handler(CommandHandler(name, callback, filters=updates))
     application.add_handler(CallbackQueryHandler(buttons.cb_action))
     application.add_handler(InlineQueryHandler(search.inline_search))
+    # The bot removed from a chat, or blocked by a user: that chat's digest stops.
+    application.add_handler(
+        ChatMemberHandler(subscriptions.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER)
+    )
+    application.add_handler(
+        MessageHandler(filters.StatusUpdate.MIGRATE, subscriptions.on_chat_migrated)
+    )
     # After the commands: plain text in a private chat is a search ...
     application.add_handler(
         MessageHandler(

@@ -11,20 +11,27 @@ from aseanbot.handlers import views
 from aseanbot.handlers.arguments import argument_text
 from aseanbot.handlers.cards import send_item_card
 from aseanbot.handlers.replies import reply_view
+from aseanbot.handlers.subscriptions import START_SUBSCRIBE_PREFIX, subscribe_and_reply
 from aseanbot.i18n import t
 from aseanbot.services import AppContext
 
 
 async def cmd_start(update: Update, context: AppContext) -> None:
-    """Welcome the user, or open the item a deep link points at (/start event_<id>)."""
+    """Welcome the user, or follow a deep link: /start event_<id>, /start sub_<topic>."""
     payload = context.args[0] if context.args else ""
     if payload.startswith(START_ITEM_PREFIX):
         item_id = payload.removeprefix(START_ITEM_PREFIX)
         if await send_item_card(update, context, item_id, kind=None):
             return
+    topic = payload.removeprefix(START_SUBSCRIBE_PREFIX)
+    if payload.startswith(START_SUBSCRIBE_PREFIX) and context.services.catalog.topic(topic):
+        await subscribe_and_reply(update, context, (topic,))
+        return
     user = update.effective_user
     view = views.welcome_view(user.first_name if user else None)
-    if payload and not payload.startswith(START_ITEM_PREFIX):
+    if payload.startswith(START_SUBSCRIBE_PREFIX):
+        view.blocks.insert(0, t("subscribe.unknown_link"))
+    elif payload and not payload.startswith(START_ITEM_PREFIX):
         view.blocks.insert(0, t("start.unknown_payload"))
     await reply_view(update, view)
 

@@ -1,4 +1,4 @@
-"""Inline-button presses: open an item, turn a page, or jump to a menu."""
+"""Inline-button presses: open an item, turn a page, jump to a menu, or change settings."""
 
 from __future__ import annotations
 
@@ -6,9 +6,17 @@ import logging
 
 from telegram import Update
 
-from aseanbot.callbacks import CallbackDataError, ListPage, Menu, OpenItem, SearchPage, decode
+from aseanbot.callbacks import (
+    CallbackDataError,
+    ListPage,
+    Menu,
+    OpenItem,
+    SearchPage,
+    SettingsAction,
+    decode,
+)
 from aseanbot.constants import LATEST_DEFAULT
-from aseanbot.handlers import views
+from aseanbot.handlers import settings, views
 from aseanbot.handlers.cards import send_item_card
 from aseanbot.handlers.replies import edit_view, reply_view
 from aseanbot.i18n import t_plain
@@ -47,6 +55,8 @@ async def cb_action(update: Update, context: AppContext) -> None:
         case Menu(name):
             await query.answer()
             await reply_view(update, await _menu_view(name, context))
+        case SettingsAction():
+            await settings.cb_settings(update, context, action)
 
 
 async def _menu_view(name: str, context: AppContext) -> views.View:

@@ -142,7 +142,58 @@ SELECT
 FROM items AS i;
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1_TABLES, _V2_SEARCH)
+# One subscription per chat (a forum group's digests go to the topic it subscribed from).
+# The delivery ledger has one row per subscription and digest period; a row is written
+# before the first message of a digest is sent and updated after each one, so a crash can
+# neither lose a digest nor send a confirmed one again.
+_V3_SUBSCRIPTIONS = """
+CREATE TABLE subscriptions (
+    chat_id            INTEGER PRIMARY KEY,
+    chat_type          TEXT NOT NULL,            -- private | group | supergroup | channel
+    thread_id          INTEGER,                  -- forum topic to post in; NULL: the chat
+    active             INTEGER NOT NULL DEFAULT 1,
+    topics             TEXT NOT NULL DEFAULT '[]',  -- JSON slugs; empty: every topic
+    countries          TEXT NOT NULL DEFAULT '[]',  -- JSON codes; empty: every country
+    frequency          TEXT NOT NULL CHECK (frequency IN ('daily', 'weekly', 'off')),
+    weekday            INTEGER NOT NULL DEFAULT 0,  -- 0 = Monday, for weekly digests
+    local_time         TEXT NOT NULL,               -- 'HH:MM' on the subscriber's clock
+    timezone           TEXT NOT NULL,               -- IANA name or 'UTC+07:00'
+    send_empty         INTEGER NOT NULL DEFAULT 0,  -- say "no new updates" when nothing is new
+    language           TEXT NOT NULL DEFAULT 'en',
+    next_due_at        TEXT,                        -- UTC; NULL when off or inactive
+    watermark          TEXT NOT NULL,               -- items updated after this are new to it
+    created_at         TEXT NOT NULL,
+    updated_at         TEXT NOT NULL,
+    deactivated_reason TEXT
+) WITHOUT ROWID;
+CREATE INDEX subscriptions_due ON subscriptions (next_due_at)
+    WHERE active = 1 AND next_due_at IS NOT NULL;
+
+CREATE TABLE deliveries (
+    id              INTEGER PRIMARY KEY,
+    chat_id         INTEGER NOT NULL
+                    REFERENCES subscriptions (chat_id) ON DELETE CASCADE ON UPDATE CASCADE,
+    period          TEXT NOT NULL,      -- the due instant (UTC) this digest was for
+    window_start    TEXT NOT NULL,      -- the digest holds items updated in
+    window_end      TEXT NOT NULL,      --   (window_start, window_end]
+    state           TEXT NOT NULL CHECK (state IN ('pending', 'sent', 'empty', 'failed')),
+    parts_total     INTEGER,
+    parts_sent      INTEGER NOT NULL DEFAULT 0,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT NOT NULL,
+    last_error      TEXT,
+    created_at      TEXT NOT NULL,
+    updated_at      TEXT NOT NULL,
+    UNIQUE (chat_id, period)
+);
+CREATE INDEX deliveries_pending ON deliveries (next_attempt_at) WHERE state = 'pending';
+CREATE INDEX deliveries_by_update ON deliveries (updated_at);
+
+-- Digests ask for items changed in a time window.
+CREATE INDEX items_by_updated_at ON items (updated_at);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1_TABLES, _V2_SEARCH, _V3_SUBSCRIPTIONS)
 
 LATEST_VERSION = len(MIGRATIONS)
 

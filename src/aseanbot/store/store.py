@@ -17,7 +17,7 @@ import re
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import aiosqlite
@@ -44,6 +44,8 @@ from aseanbot.models import (
 )
 from aseanbot.store.migrations import migrate
 from aseanbot.store.search_query import match_all_words, match_any_word, search_terms
+from aseanbot.store.subscriptions import Subscriptions
+from aseanbot.store.timestamps import format_time, parse_time
 
 logger = logging.getLogger(__name__)
 
@@ -135,16 +137,6 @@ _MAX_SUGGEST_INPUT = 64
 _MIN_ID_SIMILARITY = 0.6
 
 
-def _format_time(moment: datetime) -> str:
-    if moment.tzinfo is None:
-        raise ValueError(f"expected a timezone-aware datetime, got {moment!r}")
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-def _parse_time(text: str) -> datetime:
-    return datetime.fromisoformat(text).astimezone(UTC)
-
-
 def _format_date(day: date | None) -> str | None:
     return day.isoformat() if day is not None else None
 
@@ -162,8 +154,8 @@ def _item_from_row(row: sqlite3.Row) -> Item:
         kind=row["kind"],
         title=row["title"],
         sources=listed("sources"),
-        added_at=_parse_time(row["added_at"]),
-        updated_at=_parse_time(row["updated_at"]),
+        added_at=parse_time(row["added_at"]),
+        updated_at=parse_time(row["updated_at"]),
         topics=listed("topics"),
         countries=listed("countries"),
         partners=listed("partners"),
@@ -253,6 +245,7 @@ class Store:
         self._db = connection
         self._schema_version = schema_version
         self._lock = asyncio.Lock()
+        self.subscriptions = Subscriptions(self)
 
     @classmethod
     async def open(cls, path: Path | str) -> Store:
@@ -304,7 +297,7 @@ class Store:
         async with self._db.execute(sql, parameters):
             pass
 
-    async def _run_many(self, sql: str, rows: Iterable[Sequence[object]]) -> None:
+    async def _run_many(self, sql: str, rows: Iterable[_Parameters]) -> None:
         async with self._db.executemany(sql, rows):
             pass
 
@@ -454,6 +447,38 @@ class Store:
             items = tuple(_item_from_row(row) for row in rows)
         return ItemPage(items=items, total=total, offset=offset, limit=limit)
 
+    async def items_changed(
+        self,
+        *,
+        since: datetime,
+        until: datetime,
+        topics: Sequence[str] = (),
+        countries: Sequence[str] = (),
+        limit: int = 200,
+    ) -> tuple[Item, ...]:
+        """Items added or updated in (since, until], on any of `topics` and naming any of
+        `countries` (empty: no condition), newest first — the content of a digest."""
+        conditions = ["i.updated_at > ?", "i.updated_at <= ?"]
+        parameters: list[object] = [format_time(since), format_time(until)]
+        if topics:
+            conditions.append(
+                "EXISTS (SELECT 1 FROM item_topics AS x WHERE x.item_id = i.id "
+                "AND x.code IN (SELECT value FROM json_each(?)))"
+            )
+            parameters.append(json.dumps(list(topics)))
+        if countries:
+            conditions.append(
+                "EXISTS (SELECT 1 FROM item_countries AS x WHERE x.item_id = i.id "
+                "AND x.code IN (SELECT value FROM json_each(?)))"
+            )
+            parameters.append(json.dumps(list(countries)))
+        async with self._lock:
+            rows = await self._rows(
+                f"{_ITEM_SELECT} WHERE {' AND '.join(conditions)} ORDER BY {_LIST_ORDER} LIMIT ?",
+                [*parameters, max(0, limit)],
+            )
+        return tuple(_item_from_row(row) for row in rows)
+
     async def related_items(self, item: Item, limit: int = 3) -> tuple[Item, ...]:
         """Return up to `limit` other items sharing the most topics, partners and countries.
 
@@ -528,7 +553,7 @@ class Store:
             events=events,
             initiatives=initiatives,
             sources=sources,
-            last_updated=_parse_time(last_updated) if last_updated is not None else None,
+            last_updated=parse_time(last_updated) if last_updated is not None else None,
         )
 
     # -- writing --------------------------------------------------------------------------
@@ -541,7 +566,7 @@ class Store:
         from the dataset are kept. Raises DataError, writing nothing, if a record names an
         unknown topic, country or partner.
         """
-        stamp = _format_time(now)
+        stamp = format_time(now)
         added: list[str] = []
         updated: list[str] = []
         unchanged: list[str] = []

@@ -1,0 +1,1 @@
+"""Delivery: how digests and broadcasts reach Telegram — rate limits, the ledger, retries."""

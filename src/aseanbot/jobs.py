@@ -1,0 +1,17 @@
+"""Repeating jobs on PTB's JobQueue."""
+
+from __future__ import annotations
+
+import logging
+
+from aseanbot.services import AppContext
+
+logger = logging.getLogger(__name__)
+
+# How often due digests are looked for: a digest goes out within this of its minute.
+DIGEST_TICK_SECONDS = 30
+
+
+async def job_send_due_digests(context: AppContext) -> None:
+    """Send every digest that is due (and retry pending ones); one pass at a time."""
+    await context.services.digest_sender.run_pass()
