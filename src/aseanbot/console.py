@@ -38,6 +38,9 @@ class ConsoleBotApi(BaseRequest):
     color: bool = False
     messages: dict[int, dict[str, Any]] = field(default_factory=dict)
     choices: list[Choice] = field(default_factory=list)
+    # True while the prompt waits for input: a message then is a scheduled digest, and the
+    # prompt is shown again after it.
+    waiting_for_input: bool = False
     _message_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     @property
@@ -94,6 +97,8 @@ class ConsoleBotApi(BaseRequest):
         self.write(f"\n{rule}\n{text}\n")
         if self.choices:
             self.write("\n" + render_choices(self.choices, color=self.color) + "\n")
+        if self.waiting_for_input:
+            self.write("\n" + t_plain("console.prompt"))
         message = {
             "message_id": message_id,
             "date": int(time.time()),
@@ -212,20 +217,26 @@ async def run_console(settings: Settings) -> int:
     await application.initialize()
     if application.post_init:
         await application.post_init(application)
+    # Starts the JobQueue: a digest comes at its minute here too (no updater: no polling).
+    await application.start()
     session = ConsoleSession(application, api)
     write(t_plain("console.intro") + "\n")
     await session.handle_line("/start")
     try:
         while True:
+            api.waiting_for_input = True
             try:
                 line = await asyncio.to_thread(input, "\n" + t_plain("console.prompt"))
             except EOFError:
                 write("\n")
                 break
+            finally:
+                api.waiting_for_input = False
             if line.strip().lower() in QUIT_WORDS:
                 break
             await session.handle_line(line)
     finally:
+        await application.stop()
         await application.shutdown()
         if application.post_shutdown:
             await application.post_shutdown(application)

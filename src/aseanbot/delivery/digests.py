@@ -301,12 +301,15 @@ class DigestSender:
         text: str,
         keyboard: InlineKeyboardMarkup | None,
     ) -> None:
+        # Bulk: the rate limiter lets command replies go first. (A bot without a limiter, as
+        # in the console, must not be given rate_limit_args at all.)
+        bulk = {"bulk": True} if self._bot.rate_limiter is not None else None
         await self._bot.send_message(
             chat_id,
             text,
             message_thread_id=thread_id,
             reply_markup=keyboard,
-            rate_limit_args={"bulk": True},
+            rate_limit_args=bulk,
         )
 
     async def _deactivate(self, chat_id: int, error: TelegramError, report: PassReport) -> None:
