@@ -837,7 +837,7 @@ class FakeBotApi:
         """Queue an update for getUpdates; return the update_id it was given."""
         update_id = self._next_update_id
         self._next_update_id += 1
-        message = update.get("message")
+        message = update.get("message") or update.get("channel_post")
         if isinstance(message, dict) and "chat" in message and "message_id" in message:
             # Remember it so the bot can reply to it, and keep later ids in that chat larger.
             chat_id, message_id = message["chat"]["id"], message["message_id"]

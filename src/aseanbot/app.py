@@ -14,6 +14,7 @@ from telegram.request import BaseRequest
 from aseanbot.config import Settings
 from aseanbot.delivery.digests import DigestSender
 from aseanbot.delivery.limiter import TelegramRateLimiter
+from aseanbot.delivery.pass_lock import lock_path_for
 from aseanbot.handlers import register_handlers
 from aseanbot.i18n import t_plain
 from aseanbot.importing import sync_data_dir
@@ -129,6 +130,7 @@ async def start_services(application: Application) -> None:  # type: ignore[type
         catalog=lambda: services.catalog,
         clock=lambda: services.clock(),
         grace=settings.digest_grace,
+        lock_path=lock_path_for(settings.db_path),
     )
 
 

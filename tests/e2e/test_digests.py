@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import replace
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from aseanbot.delivery.digests import DigestSender, PassReport
+from aseanbot.delivery.pass_lock import PassLock, lock_path_for
 from aseanbot.models import Dataset as DatasetModel
 from aseanbot.models import Record, Subscription
 from aseanbot.scheduling import Schedule, next_due
@@ -443,3 +445,20 @@ async def test_the_repeating_job_sends_what_is_due(bot: BotHarness) -> None:
     job.job.modify(next_run_time=dt.datetime.now(UTC))
     [message] = await bot.api.wait_for_messages(1, chat_id=595, timeout=10)
     assert "No new updates" in message.text or "Your ASEAN digest" in message.text
+
+
+async def test_a_pass_is_skipped_while_another_process_holds_the_lock(
+    digests: tuple[BotHarness, Clock], tmp_path: Path
+) -> None:
+    bot, clock = digests
+    await subscribe(bot, clock, 599)
+    clock.now = MORNING
+    lock_file = lock_path_for(tmp_path / "bot.db")
+    assert lock_file is not None
+    # Another process's pass: an independent open file description holding the flock.
+    with PassLock(lock_file) as other:
+        assert other.acquired
+        report = await run_pass(bot)
+        assert report.busy
+        assert digests_to(bot, 599) == []
+    assert (await run_pass(bot)).sent == 1

@@ -376,6 +376,24 @@ async def test_an_anonymous_admin_may_subscribe_the_group(bot: BotHarness, clock
     assert (await subscription_of(bot, GROUP)).active
 
 
+async def test_a_channel_subscribes_with_a_post(bot: BotHarness, clock: Clock) -> None:
+    """Only a channel's admins can post in it, so a posted /subscribe is trusted."""
+    chat = {"id": -300, "type": "channel", "title": "ASEAN watchers"}
+    post = {
+        "message_id": 9,
+        "sender_chat": chat,
+        "chat": chat,
+        "date": int(time.time()),
+        "text": "/subscribe trade",
+        "entities": [{"type": "bot_command", "offset": 0, "length": 10}],
+    }
+    sent = await after_other_updates(bot, lambda: bot.api.inject_update({"channel_post": post}))
+    assert any("Subscribed" in m.text and m.chat_id == -300 for m in sent)
+    subscription = await subscription_of(bot, -300)
+    assert subscription.chat_type == "channel"
+    assert subscription.topics == ("trade",)
+
+
 async def test_a_forum_topic_subscription_keeps_its_thread(bot: BotHarness, clock: Clock) -> None:
     bot.api.chat_admins[-200] = {1001: "administrator"}
     reply = (

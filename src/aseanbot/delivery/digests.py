@@ -14,6 +14,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from telegram import InlineKeyboardMarkup
@@ -21,6 +22,7 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, Tele
 from telegram.ext import ExtBot
 
 from aseanbot.catalog import Catalog
+from aseanbot.delivery.pass_lock import PassLock
 from aseanbot.formatting.digest import digest_keyboard, render_digest, render_empty_digest
 from aseanbot.formatting.split import split_message
 from aseanbot.models import Delivery, Subscription
@@ -76,6 +78,7 @@ class PassReport:
     retrying: int = 0
     deactivated: int = 0
     profiles_built: int = 0
+    busy: bool = False  # skipped: another pass (in this or another process) was running
     errors: list[str] = field(default_factory=list)
 
 
@@ -91,6 +94,7 @@ class DigestSender:
         clock: Callable[[], dt.datetime],
         grace: dt.timedelta = DEFAULT_GRACE,
         concurrency: int = DEFAULT_CONCURRENCY,
+        lock_path: Path | None = None,
     ) -> None:
         self._bot = bot
         self._store = store
@@ -98,6 +102,7 @@ class DigestSender:
         self._clock = clock
         self._grace = grace
         self._concurrency = concurrency
+        self._lock_path = lock_path
         self._running = asyncio.Lock()
 
     @property
@@ -108,11 +113,15 @@ class DigestSender:
         """Claim everything due and send everything pending; skip if a pass is running."""
         if self._running.locked():
             logger.debug("A digest pass is still running; this tick is skipped")
-            return PassReport()
+            return PassReport(busy=True)
         async with self._running:
             report = PassReport()
-            await self._claim_due(report)
-            await self._send_pending(report)
+            with PassLock(self._lock_path) as lock:
+                if not lock.acquired:
+                    report.busy = True
+                    return report
+                await self._claim_due(report)
+                await self._send_pending(report)
             if report.claimed or report.sent or report.failed or report.retrying:
                 logger.info(
                     "Digest pass: %d claimed, %d skipped, %d sent (%d messages), %d empty, "
