@@ -68,3 +68,26 @@ class Catalog:
     @property
     def longest_name_words(self) -> int:
         return max((len(name.split()) for name in self._names), default=1)
+
+    def resolve_phrases(self, text: str) -> list[tuple[str, tuple[str, str] | None]]:
+        """Split text into known names, longest phrase first, and the words left over.
+
+        "viet nam 2025 trade" → [("viet nam", ("country", "VN")), ("2025", None),
+        ("trade", ("topic", "trade"))]: "New Zealand" is one name, not two words.
+        """
+        words = text.replace(",", " ").replace(";", " ").split()
+        longest = self.longest_name_words
+        found: list[tuple[str, tuple[str, str] | None]] = []
+        position = 0
+        while position < len(words):
+            for size in range(min(longest, len(words) - position), 0, -1):
+                phrase = " ".join(words[position : position + size])
+                match = self.resolve_name(phrase)
+                if match is not None:
+                    found.append((phrase, match))
+                    position += size
+                    break
+            else:
+                found.append((words[position], None))
+                position += 1
+        return found

@@ -24,36 +24,20 @@ class FilterError(Exception):
 
 
 def parse_item_filter(text: str, catalog: Catalog, *, kind: str | None) -> ItemQuery:
-    """Parse e.g. "digital-economy", "Thailand 2025" or "viet nam japan" into an ItemQuery.
-
-    Words are matched longest phrase first, so "New Zealand" is one partner, not two words.
-    """
+    """Parse e.g. "digital-economy", "Thailand 2025" or "viet nam japan" into an ItemQuery."""
     query = ItemQuery(kind=kind)
-    words = text.split()
-    position = 0
-    longest = catalog.longest_name_words
-    while position < len(words):
-        for size in range(min(longest, len(words) - position), 0, -1):
-            phrase = " ".join(words[position : position + size])
-            match = _match(phrase, catalog)
-            if match is not None:
-                query = _add(query, *match, word=phrase)
-                position += size
-                break
+    for phrase, match in catalog.resolve_phrases(text):
+        if match is not None:
+            query = _add(query, *match, word=phrase)
+        elif _YEAR.match(phrase) and FIRST_YEAR <= int(phrase) <= LAST_YEAR:
+            query = _add(query, "year", phrase, word=phrase)
+        elif _YEAR.match(phrase):
+            raise FilterError(
+                "filter.year_range", first=FIRST_YEAR, last=LAST_YEAR, word=phrase[:40]
+            )
         else:
-            word = words[position]
-            if _YEAR.match(word):
-                raise FilterError(
-                    "filter.year_range", first=FIRST_YEAR, last=LAST_YEAR, word=word[:40]
-                )
-            raise FilterError("filter.unknown", word=word[:60])
+            raise FilterError("filter.unknown", word=phrase[:60])
     return query
-
-
-def _match(phrase: str, catalog: Catalog) -> tuple[str, str] | None:
-    if _YEAR.match(phrase) and FIRST_YEAR <= int(phrase) <= LAST_YEAR:
-        return ("year", phrase)
-    return catalog.resolve_name(phrase.strip(",;"))
 
 
 def _add(query: ItemQuery, field_name: str, value: str, *, word: str) -> ItemQuery:

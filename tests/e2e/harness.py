@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from telegram.ext import Application
@@ -13,6 +14,16 @@ from tests.fake_bot_api import ApiCall, FakeBotApi, SentMessage
 
 TOKEN = "123456:TEST-token-for-the-fake-bot-api"
 SENTINEL = "/zz_end_of_exchange"
+
+
+class FixedClock:
+    """A clock a test sets by hand: `clock.now = …`; services call it for the time."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
 
 
 @asynccontextmanager

@@ -22,6 +22,7 @@ from aseanbot.services import Services
 from aseanbot.store import Store
 from aseanbot.subscribing import new_subscription
 from tests.e2e.harness import BotHarness
+from tests.e2e.harness import FixedClock as Clock
 from tests.fake_bot_api import parse_telegram_html
 
 UTC = dt.UTC
@@ -30,14 +31,6 @@ UTC = dt.UTC
 MORNING = dt.datetime.combine(
     dt.datetime.now(UTC).date() + dt.timedelta(days=30), dt.time(1, 0), tzinfo=UTC
 )
-
-
-class Clock:
-    def __init__(self, now: dt.datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> dt.datetime:
-        return self.now
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from aseanbot.models import Dataset, Record, Subscription
 from aseanbot.services import Services
 from aseanbot.subscribing import new_subscription
 from tests.e2e.harness import BotHarness, Exchange, button_labels
+from tests.e2e.harness import FixedClock as Clock
 from tests.fake_bot_api import SentMessage, parse_telegram_html
 
 UTC = dt.UTC
@@ -24,14 +25,6 @@ NOW = dt.datetime(2026, 12, 1, 0, 0, tzinfo=UTC)
 STALE = "This button is out of date. Send the command again."
 ADMINS_ONLY = "Only this group's administrators can change its digest subscription."
 GROUP = -100
-
-
-class Clock:
-    def __init__(self, now: dt.datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> dt.datetime:
-        return self.now
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from aseanbot.callbacks import SettingsAction, encode
 from aseanbot.catalog import Catalog
-from aseanbot.formatting.html import bold, escape, link, truncate
-from aseanbot.formatting.render import item_meta_line, one_line
+from aseanbot.formatting.html import bold, link, truncate
+from aseanbot.formatting.render import entry_details
 from aseanbot.i18n import plural, t, t_plain
 from aseanbot.models import Item
 
@@ -42,13 +42,7 @@ def _position(order: list[str], slug: str) -> int:
 def render_digest_entry(item: Item) -> str:
     """One item: linked title, then date and place, then one line of outcome."""
     title = link(item.sources[0], truncate(item.title, TITLE_LIMIT))
-    lines = [f"• {title}"]
-    meta = item_meta_line(item)
-    if meta:
-        lines.append(meta)
-    summary = one_line(item)
-    if summary:
-        lines.append(escape(summary))
+    lines = [f"• {title}", *entry_details(item)]
     if len(item.sources) > 1:
         lines.append(t("digest.more_sources", count=len(item.sources) - 1))
     return "\n".join(lines)

@@ -75,14 +75,20 @@ def one_line(item: Item) -> str:
     return truncate(text, ONE_LINE_LIMIT)
 
 
-def render_list_entry(number: int, item: Item) -> str:
-    lines = [f"<b>{number}.</b> {bold(truncate(item.title, TITLE_LIMIT))}"]
+def entry_details(item: Item) -> list[str]:
+    """The lines under an item's title in lists and digests: date and place, one line of text."""
+    lines = []
     meta = item_meta_line(item)
     if meta:
         lines.append(meta)
     summary = one_line(item)
     if summary:
         lines.append(escape(summary))
+    return lines
+
+
+def render_list_entry(number: int, item: Item) -> str:
+    lines = [f"<b>{number}.</b> {bold(truncate(item.title, TITLE_LIMIT))}", *entry_details(item)]
     lines.append(f"{link(item.sources[0], source_label(item.sources[0]))} · {code(item.id)}")
     return "\n".join(lines)
 

@@ -53,19 +53,11 @@ def parse_topics(text: str, catalog: Catalog) -> tuple[str, ...]:
 
     Words are matched longest phrase first, so "AI governance" is one topic, not "governance".
     """
-    words = text.replace(",", " ").replace(";", " ").split()
     chosen: set[str] = set()
-    position = 0
-    longest = catalog.longest_name_words
-    while position < len(words):
-        for size in range(min(longest, len(words) - position), 0, -1):
-            match = catalog.resolve_name(" ".join(words[position : position + size]))
-            if match is not None and match[0] == "topic":
-                chosen.add(match[1])
-                position += size
-                break
-        else:
-            raise UnknownTopicError(words[position])
+    for phrase, match in catalog.resolve_phrases(text):
+        if match is None or match[0] != "topic":
+            raise UnknownTopicError(phrase.split()[0])
+        chosen.add(match[1])
     return tuple(topic.slug for topic in catalog.topics if topic.slug in chosen)
 
 
