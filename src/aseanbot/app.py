@@ -12,13 +12,19 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import BaseRequest
 
 from aseanbot.config import Settings
+from aseanbot.delivery.broadcast import BroadcastSender
 from aseanbot.delivery.digests import DigestSender
 from aseanbot.delivery.limiter import TelegramRateLimiter
 from aseanbot.delivery.pass_lock import lock_path_for
 from aseanbot.handlers import register_handlers
 from aseanbot.i18n import t_plain
 from aseanbot.importing import sync_data_dir
-from aseanbot.jobs import DIGEST_TICK_SECONDS, job_send_due_digests
+from aseanbot.jobs import (
+    DIGEST_TICK_SECONDS,
+    FEED_TICK_SECONDS,
+    job_ingest_feeds,
+    job_send_due_digests,
+)
 from aseanbot.services import SERVICES_KEY, AppContext, Services, utc_now
 from aseanbot.store import Store
 
@@ -108,7 +114,25 @@ async def open_services(application: Application) -> None:  # type: ignore[type-
             name="send-due-digests",
             job_kwargs={"misfire_grace_time": DIGEST_TICK_SECONDS},
         )
+        application.job_queue.run_repeating(
+            job_ingest_feeds,
+            interval=FEED_TICK_SECONDS,
+            first=30,
+            name="ingest-feeds",
+            job_kwargs={"misfire_grace_time": FEED_TICK_SECONDS},
+        )
+    await _resume_broadcasts(application)
     logger.info("aseanbot is ready as @%s", application.bot.username)
+
+
+async def _resume_broadcasts(application: Application) -> None:  # type: ignore[type-arg]
+    """Finish broadcasts a restart interrupted: their ledger says who is still pending."""
+    services: Services = application.bot_data[SERVICES_KEY]
+    store = services.opened_store
+    sender = BroadcastSender(application.bot, store, clock=lambda: services.clock())
+    for broadcast_id in await store.broadcasts.unfinished():
+        logger.info("Resuming broadcast %d after a restart", broadcast_id)
+        application.create_task(sender.send(broadcast_id), name=f"broadcast-{broadcast_id}")
 
 
 async def start_services(application: Application) -> None:  # type: ignore[type-arg]

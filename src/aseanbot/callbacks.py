@@ -73,7 +73,19 @@ SETTINGS_SCREENS = (
 )
 _SETTINGS_VALUE = re.compile(r"^[A-Za-z0-9_:+/-]{0,48}$")
 
-CallbackAction = OpenItem | ListPage | SearchPage | Menu | SettingsAction
+
+@dataclass(frozen=True, slots=True)
+class AdminAction:
+    """A press on an operator's message: send or cancel the broadcast draft `token`."""
+
+    action: str
+    token: str
+
+
+ADMIN_ACTIONS = ("send", "cancel")
+ADMIN_TOKEN = re.compile(r"[A-Za-z0-9_-]{8,24}")
+
+CallbackAction = OpenItem | ListPage | SearchPage | Menu | SettingsAction | AdminAction
 
 _QUERY_KEYS = {"k": "kind", "t": "topic", "c": "country", "p": "partner", "y": "year"}
 
@@ -96,6 +108,8 @@ def encode(action: CallbackAction) -> str | None:
             data = f"m|{name}"
         case SettingsAction(screen, value):
             data = f"st|{screen}|{value}"
+        case AdminAction(verb, token):
+            data = f"ad|{verb}|{token}"
     if len(data.encode("utf-8")) > CALLBACK_DATA_LIMIT:
         return None
     return data
@@ -115,6 +129,11 @@ def decode(data: str | None) -> CallbackAction:
         if separator and screen in SETTINGS_SCREENS and _SETTINGS_VALUE.match(value):
             return SettingsAction(screen, value)
         raise CallbackDataError("bad settings action")
+    if tag == "ad":
+        action, separator, token = rest.partition("|")
+        if separator and action in ADMIN_ACTIONS and ADMIN_TOKEN.fullmatch(token):
+            return AdminAction(action, token)
+        raise CallbackDataError("bad admin action")
     if tag in ("l", "s"):
         page_text, separator, payload = rest.partition("|")
         if not separator or not page_text.isdigit() or int(page_text) >= _MAX_PAGE:

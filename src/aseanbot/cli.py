@@ -17,6 +17,7 @@ from aseanbot import __version__
 from aseanbot.config import ConfigError, Settings, load_settings
 from aseanbot.loader import DataError
 from aseanbot.log_redaction import install_redaction
+from aseanbot.models import Item
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +42,24 @@ def build_parser() -> argparse.ArgumentParser:
         "send-digests",
         help="send the digests due now, once, and exit (for cron or a systemd timer)",
     )
+    ingest_parser = commands.add_parser(
+        "ingest", help="fetch the enabled feed sources now (or one, with --source)"
+    )
+    ingest_parser.add_argument(
+        "--source", metavar="NAME", help="only this source, even if disabled"
+    )
+    export_parser = commands.add_parser(
+        "export", help="write every item as records, in the format import reads"
+    )
+    export_parser.add_argument(
+        "--format",
+        choices=("yaml", "json"),
+        help="yaml (the default, or json when PATH ends in .json)",
+    )
+    export_parser.add_argument(
+        "path", nargs="?", type=Path, help="the file to write; standard output without it"
+    )
+    commands.add_parser("stats", help="print the numbers /stats shows: users, digests, feeds")
     import_parser = commands.add_parser("import", help="load a data file or folder into the store")
     import_parser.add_argument("path", type=Path, help="a .yaml file or a folder of them")
     return parser
@@ -63,6 +82,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if command == "send-digests":
             settings.require_token()
             return asyncio.run(_send_digests(settings))
+        if command == "ingest":
+            return asyncio.run(_ingest(settings, args.source))
+        if command == "export":
+            return _export(settings, args.format, args.path)
+        if command == "stats":
+            return asyncio.run(_stats(settings))
         if command == "console":
             from aseanbot.console import run_console
 
@@ -130,6 +155,46 @@ async def _send_digests(settings: Settings) -> int:
     return EXIT_FAILURE if report.failed else EXIT_OK
 
 
+async def _ingest(settings: Settings, source: str | None) -> int:
+    from aseanbot.feeds.ingest import UnknownSourceError, ingest_feeds
+    from aseanbot.services import Services
+    from aseanbot.store import Store
+
+    services = Services(settings=settings)
+    services.store = await Store.open(settings.db_path)
+    try:
+        if settings.data_dir.is_dir():
+            from aseanbot.importing import sync_data_dir
+
+            await sync_data_dir(services.store, settings.data_dir, now=services.clock())
+        await services.refresh_catalog()
+        try:
+            report = await ingest_feeds(services, source=source, force=True)
+        except UnknownSourceError as error:
+            print(f"Ingest error: {error}", file=sys.stderr)
+            return EXIT_USAGE
+    finally:
+        await services.opened_store.close()
+    if not report.sources:
+        print("No enabled feed sources in feeds.yaml: nothing to fetch.")
+    for result in report.sources:
+        if result.status == "failed":
+            print(f"  {result.name:<28} FAILED   {result.error}")
+        elif result.status == "not_modified":
+            print(f"  {result.name:<28} unchanged since the last fetch")
+        else:
+            print(
+                f"  {result.name:<28} ok       {result.added} new, {result.updated} updated, "
+                f"{result.duplicates} already known"
+            )
+    failed = report.failed
+    if failed:
+        names = ", ".join(result.name for result in failed)
+        print(f"{len(failed)} of {len(report.sources)} sources failed: {names}", file=sys.stderr)
+        return EXIT_FAILURE
+    return EXIT_OK
+
+
 async def _import(settings: Settings, path: Path) -> int:
     from aseanbot.importing import import_path
     from aseanbot.services import utc_now
@@ -152,3 +217,45 @@ def _id_list(ids: Sequence[str], shown: int = 10) -> str:
         return ""
     more = f" and {len(ids) - shown} more" if len(ids) > shown else ""
     return f"({', '.join(ids[:shown])}{more})"
+
+
+def _export(settings: Settings, export_format: str | None, path: Path | None) -> int:
+    from aseanbot.export import dump_records, format_for_path
+
+    items = asyncio.run(_stored_items(settings))
+    if export_format is None:
+        export_format = format_for_path(path.name) if path is not None else "yaml"
+    text = dump_records(items, export_format)
+    if path is None:
+        sys.stdout.write(text)
+        return EXIT_OK
+    path.write_text(text, encoding="utf-8")
+    print(f"Exported {len(items)} items to {path} ({export_format})")
+    return EXIT_OK
+
+
+async def _stored_items(settings: Settings) -> tuple[Item, ...]:
+    from aseanbot.export import export_items
+    from aseanbot.store import Store
+
+    store = await Store.open(settings.db_path)
+    try:
+        return await export_items(store)
+    finally:
+        await store.close()
+
+
+async def _stats(settings: Settings) -> int:
+    from aseanbot.catalog import Catalog
+    from aseanbot.formatting.admin import render_stats_text
+    from aseanbot.services import utc_now
+    from aseanbot.store import Store
+
+    store = await Store.open(settings.db_path)
+    try:
+        stats = await store.stats.collect(now=utc_now())
+        catalog = Catalog(topics=await store.topics())
+    finally:
+        await store.close()
+    print(render_stats_text(stats, catalog))
+    return EXIT_OK

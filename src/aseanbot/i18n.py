@@ -104,6 +104,7 @@ _EN: dict[str, str] = {
     # --- item cards -----------------------------------------------------------------------
     "kind.event": "Event",
     "kind.initiative": "Initiative",
+    "kind.update": "Update",
     "card.usage": (
         "Send the id of the {kind} you want, e.g. <code>/{command} {example}</code>. "
         "Ids are shown in every list."
@@ -291,6 +292,70 @@ _EN: dict[str, str] = {
     "button.empty_off": "📭 Say when nothing is new: off",
     "button.back": "◀ Back",
     "button.close": "✖ Close",
+    # --- admin (operators only: never in the menu or /help) -------------------------------
+    "count.chat.one": "1 chat",
+    "count.chat.many": "{count} chats",
+    "count.failure.one": "1 failure",
+    "count.failure.many": "{count} failures",
+    "stats.title": "📊 <b>aseanbot stats</b> · {at}",
+    "stats.users": "👤 <b>Users</b>: {total} seen, {week} in the last 7 days",
+    "stats.subscriptions": "🔔 <b>Active subscriptions</b>: {total}",
+    "stats.by_frequency": "By frequency: {counts}",
+    "stats.by_topic": "By topic: {counts}",
+    "stats.all_topics": "all topics",
+    "stats.count": "{name} {count}",
+    "stats.digests": "📬 <b>Digests</b> settled",
+    "stats.digests_day": "Last 24 h: {sent} sent · {empty} empty · {failed} failed",
+    "stats.digests_week": "Last 7 days: {sent} sent · {empty} empty · {failed} failed",
+    "stats.items": "🗂 <b>Items</b>: {total}",
+    "stats.origin_data": "data files",
+    "stats.feeds": "📡 <b>Feeds</b>",
+    "stats.feeds_none": "No feed fetched yet.",
+    "stats.feed_ok": "✅ <b>{name}</b> · {items} · last success {success}",
+    "stats.feed_failing": (
+        "⚠️ <b>{name}</b> · {items} · {failures} in a row · last success {success}"
+    ),
+    "stats.feed_error": "<i>{error}</i>",
+    "stats.never": "never",
+    "stats.ago_minutes": "{when} ({minutes} min ago)",
+    "stats.ago_hours": "{when} ({hours} h ago)",
+    "stats.ago_days": "{when} ({days} d ago)",
+    "broadcast.usage": (
+        "Send the announcement after the command, e.g. "
+        "<code>/broadcast The digest pauses on Sunday for maintenance.</code> "
+        "It goes as plain text to every active subscription, after a preview."
+    ),
+    "broadcast.too_long": (
+        "That is {length} characters; a broadcast must fit in one message of {limit}."
+    ),
+    "broadcast.no_subscribers": "No chat has an active subscription: there is no one to send to.",
+    "broadcast.preview": (
+        "📢 <b>Broadcast preview</b>: the next message goes to {count}, exactly as shown."
+    ),
+    "button.broadcast_send": "✅ Send to {count}",
+    "button.broadcast_cancel": "✖ Cancel",
+    "broadcast.cancelled": "✖ Cancelled: nothing was sent.",
+    "broadcast.gone": "This preview was already sent or cancelled. Send /broadcast for a new one.",
+    "broadcast.sending": "📤 Sending the broadcast to {count}…",
+    "broadcast.done": "✅ Broadcast sent to {sent}, {failed} failed, {deactivated} deactivated.",
+    "broadcast.skipped": "{count} unsubscribed before their turn and got nothing.",
+    "reload.done": (
+        "🔄 <b>Reloaded {path}</b>: {added} added · {updated} updated · {unchanged} unchanged"
+    ),
+    "reload.added": "Added: {ids}",
+    "reload.updated": "Updated: {ids}",
+    "reload.more": "{shown} and {more} more",
+    "reload.invalid": "❌ <b>{path} is invalid</b>; nothing was changed.\n<pre>{problems}</pre>",
+    "ingest.started": "📡 Fetching every feed source now…",
+    "ingest.title": "📡 <b>Feeds fetched</b>: {added} new",
+    "ingest.none": "No enabled feed source in feeds.yaml: nothing to fetch.",
+    "ingest.ok": "✅ <b>{name}</b>: {added} added · {updated} updated · {duplicates} duplicates",
+    "ingest.not_modified": "⏸ <b>{name}</b>: unchanged since the last fetch",
+    "ingest.skipped": "⏭ <b>{name}</b>: not due yet",
+    "ingest.failed": "❌ <b>{name}</b>: {error}",
+    "ingest.invalid": (
+        "❌ <b>feeds.yaml is invalid</b>; nothing was fetched.\n<pre>{problems}</pre>"
+    ),
     # --- digests --------------------------------------------------------------------------
     "digest.header": "📬 <b>Your ASEAN digest</b> — {count} new since {since}",
     "digest.empty": "📭 No new updates since {since}.",

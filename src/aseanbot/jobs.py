@@ -15,3 +15,16 @@ DIGEST_TICK_SECONDS = 30
 async def job_send_due_digests(context: AppContext) -> None:
     """Send every digest that is due (and retry pending ones); one pass at a time."""
     await context.services.digest_sender.run_pass()
+
+
+# Feeds are looked at this often; each source is fetched when its own interval has passed.
+FEED_TICK_SECONDS = 300
+
+
+async def job_ingest_feeds(context: AppContext) -> None:
+    """Fetch the feed sources whose interval has passed."""
+    from aseanbot.feeds.ingest import ingest_feeds
+
+    report = await ingest_feeds(context.services)
+    if report.added:
+        logger.info("Feeds brought %d new items", report.added)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from aseanbot.scheduling import Schedule
 
-ITEM_KINDS = ("event", "initiative")
+ITEM_KINDS = ("event", "initiative", "update")
 
 # The pseudo-country code that stands for every ASEAN member at once.
 ASEAN_CODE = "ASEAN"
@@ -226,3 +226,44 @@ class Delivery:
     next_attempt_at: dt.datetime
     parts_total: int | None = None
     last_error: str | None = None
+
+
+# --- feeds -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SourceReport:
+    """What one feed source gave in one ingest run."""
+
+    name: str
+    status: str  # "ok" | "not_modified" | "failed" | "skipped" (its interval has not passed)
+    added: int = 0
+    updated: int = 0
+    duplicates: int = 0  # entries already stored (earlier runs, or another source this run)
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IngestReport:
+    sources: tuple[SourceReport, ...]
+
+    @property
+    def failed(self) -> tuple[SourceReport, ...]:
+        return tuple(source for source in self.sources if source.status == "failed")
+
+    @property
+    def added(self) -> int:
+        return sum(source.added for source in self.sources)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedHealth:
+    """A feed's fetch state, as /stats and /healthz show it."""
+
+    name: str
+    url: str
+    last_attempt_at: dt.datetime | None
+    last_success_at: dt.datetime | None
+    consecutive_failures: int
+    last_error: str | None
+    items: int  # items whose origin is this feed

@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from telegram import InlineKeyboardMarkup
-from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
+from telegram.error import TelegramError
 from telegram.ext import ExtBot
 
 from aseanbot.catalog import Catalog
+from aseanbot.delivery.outcomes import SendFailure, Verdict, classify_send_error
 from aseanbot.delivery.pass_lock import PassLock
 from aseanbot.formatting.digest import digest_keyboard, render_digest, render_empty_digest
 from aseanbot.formatting.split import split_message
@@ -46,19 +47,6 @@ RETRY_DELAYS = (
     dt.timedelta(hours=1),
 )
 MAX_DIGEST_ITEMS = 200
-
-# Telegram's texts for chats that can no longer receive anything from the bot.
-_GONE_CHAT = (
-    "chat not found",
-    "bot was kicked",
-    "not enough rights",
-    "have no rights",
-    "need administrator rights",
-    "chat_write_forbidden",
-    "peer_id_invalid",
-    "user is deactivated",
-)
-_THREAD_GONE = ("message thread not found", "topic_closed", "topic_deleted")
 
 # What makes two digests the same: followed topics and countries, the window, and the zone
 # its header's times are shown in.
@@ -267,33 +255,30 @@ class DigestSender:
             last = index == len(parts) - 1
             try:
                 await self._send(chat_id, thread_id, parts[index], keyboard if last else None)
-            except ChatMigrated as error:
-                new_chat_id = int(error.new_chat_id)
-                await subscriptions.migrate_chat(chat_id, new_chat_id, now=self._clock())
-                logger.info("Chat %s moved to %s; its digest follows it", chat_id, new_chat_id)
-                chat_id = new_chat_id
-                continue
-            except Forbidden as error:
-                await self._deactivate(chat_id, error, report)
-                return
-            except BadRequest as error:
-                text = error.message.lower()
-                if thread_id is not None and any(s in text for s in _THREAD_GONE):
-                    logger.info("Forum topic of chat %s is gone; sending to the chat", chat_id)
-                    thread_id = None
-                    continue
-                if any(s in text for s in _GONE_CHAT):
-                    await self._deactivate(chat_id, error, report)
-                    return
-                # Our own message was refused: retrying would fail the same way.
-                logger.error("Digest for chat %s was refused: %s", chat_id, error.message)
-                await self._give_up(delivery, f"BadRequest: {error.message}", report)
-                return
-            except RetryAfter as error:
-                await self._retry_later(delivery, error, report, wait=_seconds(error.retry_after))
-                return
-            except TelegramError as error:  # TimedOut, NetworkError, 5xx
-                await self._retry_later(delivery, error, report)
+            except TelegramError as error:
+                failure = classify_send_error(error, thread_id=thread_id)
+                match failure.verdict:
+                    case Verdict.MIGRATED:
+                        assert failure.new_chat_id is not None
+                        new_chat_id = failure.new_chat_id
+                        await subscriptions.migrate_chat(chat_id, new_chat_id, now=self._clock())
+                        logger.info(
+                            "Chat %s moved to %s; its digest follows it", chat_id, new_chat_id
+                        )
+                        chat_id = new_chat_id
+                        continue
+                    case Verdict.THREAD_GONE:
+                        logger.info("Forum topic of chat %s is gone; sending to the chat", chat_id)
+                        thread_id = None
+                        continue
+                    case Verdict.GONE:
+                        await self._deactivate(chat_id, failure, report)
+                    case Verdict.REFUSED:
+                        # Our own message was refused: retrying would fail the same way.
+                        logger.error("Digest for chat %s was refused: %s", chat_id, failure.message)
+                        await self._give_up(delivery, failure.reason, report)
+                    case Verdict.RETRY:
+                        await self._retry_later(delivery, failure, report)
                 return
             index += 1
             report.messages += 1
@@ -321,8 +306,8 @@ class DigestSender:
             rate_limit_args=bulk,
         )
 
-    async def _deactivate(self, chat_id: int, error: TelegramError, report: PassReport) -> None:
-        reason = f"{type(error).__name__}: {error.message}"
+    async def _deactivate(self, chat_id: int, failure: SendFailure, report: PassReport) -> None:
+        reason = failure.reason
         logger.info("Chat %s can no longer receive digests (%s); deactivated", chat_id, reason)
         await self._store.subscriptions.deactivate(chat_id, reason=reason, now=self._clock())
         report.deactivated += 1
@@ -335,14 +320,9 @@ class DigestSender:
         report.errors.append(reason)
 
     async def _retry_later(
-        self,
-        delivery: Delivery,
-        error: TelegramError,
-        report: PassReport,
-        *,
-        wait: dt.timedelta | None = None,
+        self, delivery: Delivery, failure: SendFailure, report: PassReport
     ) -> None:
-        reason = f"{type(error).__name__}: {error.message}"
+        reason = failure.reason
         attempt = delivery.attempts + 1
         if attempt >= MAX_ATTEMPTS:
             logger.warning(
@@ -353,7 +333,7 @@ class DigestSender:
             )
             await self._give_up(delivery, reason, report)
             return
-        delay = wait or RETRY_DELAYS[min(attempt - 1, len(RETRY_DELAYS) - 1)]
+        delay = failure.wait or RETRY_DELAYS[min(attempt - 1, len(RETRY_DELAYS) - 1)]
         logger.warning(
             "Digest for chat %s failed (%s); retrying in %s", delivery.chat_id, reason, delay
         )
@@ -361,9 +341,3 @@ class DigestSender:
             delivery, error=reason, retry_at=self._clock() + delay, now=self._clock()
         )
         report.retrying += 1
-
-
-def _seconds(value: int | float | dt.timedelta) -> dt.timedelta:
-    if isinstance(value, dt.timedelta):
-        return value
-    return dt.timedelta(seconds=float(value))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from telegram import Update
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -9,10 +10,20 @@ from telegram.ext import (
     CommandHandler,
     InlineQueryHandler,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
-from aseanbot.handlers import browse, buttons, cards, search, settings, subscriptions
+from aseanbot.handlers import (
+    activity,
+    admin,
+    browse,
+    buttons,
+    cards,
+    search,
+    settings,
+    subscriptions,
+)
 from aseanbot.handlers.errors import on_error
 
 # Commands answer new messages only: replying again to an edited command would double replies.
@@ -40,6 +51,14 @@ COMMANDS = {
     "timezone": subscriptions.cmd_timezone,
     "frequency": subscriptions.cmd_frequency,
 }
+# Operators only (ASEANBOT_ADMIN_IDS): never in the command menu or /help, and to anyone
+# else each answers exactly as an unknown command does.
+ADMIN_COMMANDS = {
+    "stats": admin.cmd_stats,
+    "broadcast": admin.cmd_broadcast,
+    "reload": admin.cmd_reload,
+    "ingest": admin.cmd_ingest,
+}
 CHANNEL_COMMANDS = frozenset(
     {"subscribe", "unsubscribe", "settings", "digest", "time", "timezone", "frequency"}
 )
@@ -47,9 +66,15 @@ CHANNEL_COMMANDS = frozenset(
 
 def register_handlers(application: Application) -> None:  # type: ignore[type-arg]
     """Add every handler; order matters only where noted."""
+    # Before everything, in its own group: note who was seen (for /stats). It never stops
+    # the update from reaching the handlers below; awaited (one upsert), so the console,
+    # which handles updates without a running Application, counts users too.
+    application.add_handler(TypeHandler(Update, activity.record_user), group=-1)
     for name, callback in COMMANDS.items():
         updates = _NEW_MESSAGES_OR_POSTS if name in CHANNEL_COMMANDS else _NEW_MESSAGES
         application.add_handler(CommandHandler(name, callback, filters=updates))
+    for name, callback in ADMIN_COMMANDS.items():
+        application.add_handler(CommandHandler(name, callback, filters=_NEW_MESSAGES))
     application.add_handler(CallbackQueryHandler(buttons.cb_action))
     application.add_handler(InlineQueryHandler(search.inline_search))
     # The bot removed from a chat, or blocked by a user: that chat's digest stops.

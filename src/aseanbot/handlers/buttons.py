@@ -1,4 +1,4 @@
-"""Inline-button presses: open an item, turn a page, jump to a menu, or change settings."""
+"""Inline-button presses: items, pages, menus, settings, and operators' broadcast previews."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import logging
 from telegram import Update
 
 from aseanbot.callbacks import (
+    AdminAction,
     CallbackDataError,
     ListPage,
     Menu,
@@ -16,7 +17,7 @@ from aseanbot.callbacks import (
     decode,
 )
 from aseanbot.constants import LATEST_DEFAULT
-from aseanbot.handlers import settings, views
+from aseanbot.handlers import admin, settings, views
 from aseanbot.handlers.cards import send_item_card
 from aseanbot.handlers.replies import edit_view, reply_view
 from aseanbot.i18n import t_plain
@@ -57,6 +58,8 @@ async def cb_action(update: Update, context: AppContext) -> None:
             await reply_view(update, await _menu_view(name, context))
         case SettingsAction():
             await settings.cb_settings(update, context, action)
+        case AdminAction():
+            await admin.cb_admin(update, context, action)
 
 
 async def _menu_view(name: str, context: AppContext) -> views.View:

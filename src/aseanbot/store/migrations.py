@@ -193,7 +193,82 @@ CREATE INDEX deliveries_by_update ON deliveries (updated_at);
 CREATE INDEX items_by_updated_at ON items (updated_at);
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1_TABLES, _V2_SEARCH, _V3_SUBSCRIPTIONS)
+# Feed items are kind 'update'. SQLite cannot change a CHECK constraint, so items is rebuilt
+# (SQLite's documented procedure; `migrate` turns foreign keys off around migrations and
+# checks them before each commit). Feeds keep their fetch state and health; every entry's
+# guid, canonical URL and normalised title point at the item it became, for dedupe.
+_V4_FEEDS = """
+CREATE TABLE items_new (
+    id           TEXT PRIMARY KEY,
+    kind         TEXT NOT NULL CHECK (kind IN ('event', 'initiative', 'update')),
+    title        TEXT NOT NULL,
+    date         TEXT,
+    end_date     TEXT,
+    location     TEXT,
+    summary      TEXT,
+    key_focus    TEXT,
+    outcome      TEXT,
+    content_hash TEXT NOT NULL,
+    added_at     TEXT NOT NULL,
+    updated_at   TEXT NOT NULL,
+    origin       TEXT NOT NULL DEFAULT 'data'  -- 'data' (YAML files) or the feed's name
+);
+INSERT INTO items_new (id, kind, title, date, end_date, location, summary, key_focus, outcome,
+                       content_hash, added_at, updated_at)
+SELECT id, kind, title, date, end_date, location, summary, key_focus, outcome,
+       content_hash, added_at, updated_at
+FROM items;
+DROP TABLE items;
+ALTER TABLE items_new RENAME TO items;
+CREATE INDEX items_by_date ON items (date DESC, updated_at DESC, id);
+CREATE INDEX items_by_kind_date ON items (kind, date DESC, updated_at DESC, id);
+CREATE INDEX items_by_updated_at ON items (updated_at);
+CREATE INDEX items_by_origin ON items (origin);
+
+CREATE TABLE feeds (
+    name                 TEXT PRIMARY KEY,
+    url                  TEXT NOT NULL,
+    etag                 TEXT,
+    last_modified        TEXT,
+    last_attempt_at      TEXT,
+    last_success_at      TEXT,
+    consecutive_failures INTEGER NOT NULL DEFAULT 0,
+    last_error           TEXT
+) WITHOUT ROWID;
+
+CREATE TABLE feed_keys (
+    key     TEXT PRIMARY KEY,  -- 'guid:…', 'url:…' (canonical) or 'title:…' (normalised)
+    item_id TEXT NOT NULL REFERENCES items (id) ON DELETE CASCADE
+) WITHOUT ROWID;
+CREATE INDEX feed_keys_by_item ON feed_keys (item_id);
+
+CREATE TABLE users (
+    user_id       INTEGER PRIMARY KEY,
+    first_seen_at TEXT NOT NULL,
+    last_seen_at  TEXT NOT NULL
+);
+
+CREATE TABLE broadcasts (
+    id         INTEGER PRIMARY KEY,
+    text       TEXT NOT NULL,  -- Telegram HTML, as previewed and confirmed
+    created_by INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    state      TEXT NOT NULL CHECK (state IN ('sending', 'done'))
+);
+CREATE TABLE broadcast_deliveries (
+    broadcast_id INTEGER NOT NULL REFERENCES broadcasts (id) ON DELETE CASCADE,
+    chat_id      INTEGER NOT NULL,
+    state        TEXT NOT NULL CHECK (state IN ('pending', 'sent', 'failed')),
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    last_error   TEXT,
+    updated_at   TEXT NOT NULL,
+    PRIMARY KEY (broadcast_id, chat_id)
+) WITHOUT ROWID;
+CREATE INDEX broadcast_deliveries_pending ON broadcast_deliveries (broadcast_id)
+    WHERE state = 'pending';
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1_TABLES, _V2_SEARCH, _V3_SUBSCRIPTIONS, _V4_FEEDS)
 
 LATEST_VERSION = len(MIGRATIONS)
 
@@ -221,17 +296,34 @@ async def migrate(connection: aiosqlite.Connection) -> int:
             f"the database has schema version {version}, but this aseanbot only knows "
             f"versions up to {LATEST_VERSION}; run a newer aseanbot or use another database file"
         )
-    for index in range(version, LATEST_VERSION):
-        # executescript runs the whole script, so the transaction is part of it; user_version
-        # is set inside the transaction and so is rolled back with the schema on failure.
-        script = (
-            f"BEGIN IMMEDIATE;\n{MIGRATIONS[index]}\nPRAGMA user_version = {index + 1};\nCOMMIT;"
-        )
-        try:
-            await connection.executescript(script)
-        except BaseException:
-            if connection.in_transaction:
-                await connection.rollback()
-            raise
-        logger.info("database migrated to schema version %d", index + 1)
+    if version == LATEST_VERSION:
+        return version
+    # A migration may rebuild a table (SQLite's way to change a constraint); with foreign
+    # keys on, dropping the old table would cascade into its children. The pragma only
+    # works outside a transaction; integrity is checked before each commit instead.
+    await connection.execute("PRAGMA foreign_keys = OFF")
+    try:
+        for index in range(version, LATEST_VERSION):
+            await _apply(connection, index)
+    finally:
+        await connection.execute("PRAGMA foreign_keys = ON")
     return LATEST_VERSION
+
+
+async def _apply(connection: aiosqlite.Connection, index: int) -> None:
+    # executescript runs the whole script, so the transaction is part of it; user_version
+    # is set inside the transaction and so is rolled back with the schema on failure.
+    await connection.executescript(f"BEGIN IMMEDIATE;\n{MIGRATIONS[index]}")
+    try:
+        async with connection.execute("PRAGMA foreign_key_check") as cursor:
+            broken = list(await cursor.fetchall())
+        if broken:
+            raise RuntimeError(f"migration {index + 1} broke {len(broken)} foreign key(s)")
+        # Not executescript: it would commit first, outside this check.
+        await connection.execute(f"PRAGMA user_version = {index + 1}")
+        await connection.execute("COMMIT")
+    except BaseException:
+        if connection.in_transaction:
+            await connection.rollback()
+        raise
+    logger.info("database migrated to schema version %d", index + 1)

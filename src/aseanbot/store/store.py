@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import difflib
-import hashlib
 import json
 import logging
 import re
@@ -22,7 +21,7 @@ from pathlib import Path
 
 import aiosqlite
 
-from aseanbot.loader import record_to_mapping, validate_references
+from aseanbot.loader import validate_references
 from aseanbot.models import (
     ASEAN_CODE,
     HIGHLIGHT_END,
@@ -42,8 +41,12 @@ from aseanbot.models import (
     Topic,
     TopicCount,
 )
+from aseanbot.store.broadcasts import Broadcasts
+from aseanbot.store.feeds import Feeds
+from aseanbot.store.hashing import content_hash
 from aseanbot.store.migrations import migrate
 from aseanbot.store.search_query import match_all_words, match_any_word, search_terms
+from aseanbot.store.stats import Stats
 from aseanbot.store.subscriptions import Subscriptions
 from aseanbot.store.timestamps import format_time, parse_time
 
@@ -174,14 +177,6 @@ def _without_markers(text: str) -> str:
     return text.translate(_NO_MARKERS)
 
 
-def content_hash(record: Record | Item) -> str:
-    """Return the sha256 hex digest of the record's canonical JSON (what import compares)."""
-    canonical = json.dumps(
-        record_to_mapping(record), ensure_ascii=False, sort_keys=True, separators=(",", ":")
-    )
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-
-
 def _closest_ids(wanted: str, candidates: Sequence[tuple[str, str]], limit: int) -> list[str]:
     """Rank ids like `wanted` (close spelling or containing it), then ids whose titles share
     its words; `candidates` are (id, title) pairs, newest first, which breaks ties."""
@@ -246,6 +241,9 @@ class Store:
         self._schema_version = schema_version
         self._lock = asyncio.Lock()
         self.subscriptions = Subscriptions(self)
+        self.feeds = Feeds(self)
+        self.stats = Stats(self)
+        self.broadcasts = Broadcasts(self)
 
     @classmethod
     async def open(cls, path: Path | str) -> Store:
@@ -626,12 +624,17 @@ class Store:
                 ],
             )
 
-    async def _write_item(self, record: Record, digest: str, stamp: str) -> None:
-        """Insert a new item or replace a changed one (keeping when it was first added)."""
+    async def _write_item(
+        self, record: Record, digest: str, stamp: str, *, origin: str = "data"
+    ) -> None:
+        """Insert a new item or replace a changed one (keeping when it was first added).
+
+        `origin` is 'data' for the YAML files, or the name of the feed the item came from.
+        """
         await self._run(
             "INSERT INTO items (id, kind, title, date, end_date, location, summary, key_focus, "
-            "outcome, content_hash, added_at, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "outcome, content_hash, added_at, updated_at, origin) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, title = excluded.title, "
             "date = excluded.date, end_date = excluded.end_date, location = excluded.location, "
             "summary = excluded.summary, key_focus = excluded.key_focus, "
@@ -650,6 +653,7 @@ class Store:
                 digest,
                 stamp,
                 stamp,
+                origin,
             ),
         )
         for table in _ITEM_LIST_TABLES:

@@ -1,0 +1,1 @@
+"""Live updates: read feed sources, fetch, parse, tag, dedupe and store their entries."""
