@@ -74,7 +74,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     load_dotenv(Path.cwd() / ".env", override=False)
     try:
         settings = load_settings()
-        _configure_logging(settings.log_level, quiet=command == "console")
+        # Only the long-running bot logs its INFO lines: one-shot commands print a summary.
+        _configure_logging(settings.log_level, quiet=command != "run")
         install_redaction([settings.token])
         if command == "run":
             settings.require_token()
@@ -107,8 +108,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _configure_logging(level: int, *, quiet: bool) -> None:
-    # The console is for a person reading replies: only warnings go to the terminal.
-    logging.basicConfig(format=LOG_FORMAT, level=logging.WARNING if quiet else level)
+    # Quiet commands (the console, one-shot commands) show warnings only, unless DEBUG is asked.
+    if quiet and level > logging.DEBUG:
+        level = logging.WARNING
+    logging.basicConfig(format=LOG_FORMAT, level=level)
     # httpx logs every request URL at INFO, and those URLs contain the bot token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
