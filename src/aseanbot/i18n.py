@@ -373,6 +373,7 @@ _EN: dict[str, str] = {
     "console.opens_url": "opens {url} in a browser",
     "console.share": "in Telegram this shares the item in a chat you pick, via @{bot} {query}",
     # --- callbacks and errors ---------------------------------------------------------------
+    "throttle.slow_down": "🐢 That was a lot at once. Please wait {seconds} s, then try again.",
     "callback.stale": "This button is out of date. Send the command again.",
     "callback.gone": "That item is no longer available.",
     "error.internal": "Sorry, something went wrong on my side. Please try again in a moment.",

@@ -13,6 +13,7 @@ import pytest
 from aseanbot.app import build_application
 from aseanbot.config import load_settings
 from aseanbot.delivery.limiter import TelegramRateLimiter
+from aseanbot.handlers.throttle import THROTTLE_KEY, UserThrottle
 from aseanbot.importing import sync_data_dir
 from aseanbot.store import Store
 from tests.e2e.harness import TOKEN, BotHarness, running
@@ -79,5 +80,7 @@ async def bot(
         harness.errors.append(context.error)  # type: ignore[attr-defined]
 
     application.add_error_handler(record_error)
+    # These tests fire many updates from one user; the throttle has its own tests.
+    application.bot_data[THROTTLE_KEY] = UserThrottle(limit=1_000_000)
     async with running(application):
         yield harness

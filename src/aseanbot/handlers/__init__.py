@@ -23,6 +23,7 @@ from aseanbot.handlers import (
     search,
     settings,
     subscriptions,
+    throttle,
 )
 from aseanbot.handlers.errors import on_error
 
@@ -66,6 +67,8 @@ CHANNEL_COMMANDS = frozenset(
 
 def register_handlers(application: Application) -> None:  # type: ignore[type-arg]
     """Add every handler; order matters only where noted."""
+    # First of all: a user sending too fast is slowed down, and nothing else runs for it.
+    application.add_handler(TypeHandler(Update, throttle.throttle_user), group=-10)
     # Before everything, in its own group: note who was seen (for /stats). It never stops
     # the update from reaching the handlers below; awaited (one upsert), so the console,
     # which handles updates without a running Application, counts users too.
