@@ -166,3 +166,256 @@ async def test_the_bot_polls_a_loopback_api_answers_and_stops_on_sigterm(tmp_pat
     # The token travels in every request URL; it must not reach the log even at DEBUG.
     assert TOKEN not in log
     assert TOKEN.split(":")[1] not in log
+
+
+# --- Running it: webhook settings, the health endpoint, stop signals --------------------------
+# (Helpers for bot subprocesses; tests/test_webhook.py uses them too.)
+
+WEBHOOK_URL = "https://bot.example.test/telegram/hook"
+WEBHOOK_SECRET = "Wh-secret_0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class BotProcess:
+    """`bot.py run …` in a subprocess against a fake Bot API; its log goes to a file."""
+
+    def __init__(self, tmp_path: Path, api: FakeBotApi, *args: str, **settings: str) -> None:
+        self.args = args
+        self.env = environment(
+            tmp_path, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_BASE_URL=api.base_url, **settings
+        )
+        self.cwd = tmp_path
+        self.log_path = tmp_path / "bot.log"
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def __aenter__(self) -> BotProcess:
+        # A file, not a pipe: nobody reads a pipe while the bot runs, and a full one blocks it.
+        with self.log_path.open("wb") as log_file:
+            self.process = await asyncio.create_subprocess_exec(
+                sys.executable, BOT, "run", *self.args, cwd=self.cwd, env=self.env,
+                stdout=log_file, stderr=log_file,
+            )  # fmt: skip
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self.process is not None and self.process.returncode is None:
+            self.process.kill()
+            await self.process.wait()
+
+    @property
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def signal(self, number: int = signal.SIGTERM) -> None:
+        assert self.process is not None
+        self.process.send_signal(number)
+
+    async def exit_code(self, timeout: float = 30) -> int:  # noqa: ASYNC109
+        assert self.process is not None
+        return await asyncio.wait_for(self.process.wait(), timeout)
+
+    async def wait_for_log(self, text: str, timeout: float = 15) -> None:  # noqa: ASYNC109
+        deadline = asyncio.get_running_loop().time() + timeout
+        while text not in self.log:
+            assert asyncio.get_running_loop().time() < deadline, f"{text!r} not logged:\n{self.log}"
+            await asyncio.sleep(0.05)
+
+
+async def get_health(
+    port: int,
+    *,
+    until: object = None,
+    timeout: float = 15,  # noqa: ASYNC109
+) -> tuple[int, dict]:  # type: ignore[type-arg]
+    """GET /healthz on 127.0.0.1:`port` (retrying while it does not listen yet).
+
+    With `until` (a predicate on the JSON body), keep asking until it holds.
+    """
+    import httpx
+
+    assert until is None or callable(until)
+
+    deadline = asyncio.get_running_loop().time() + timeout
+    async with httpx.AsyncClient(timeout=5) as client:
+        while True:
+            try:
+                answer = await client.get(f"http://127.0.0.1:{port}/healthz")
+                body = answer.json()
+                if until is None or until(body):
+                    return answer.status_code, body
+            except httpx.TransportError:
+                body = None
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"/healthz never answered as expected; last: {body}")
+            await asyncio.sleep(0.05)
+
+
+async def prepare_due_digest(db_path: Path, chat_id: int) -> None:
+    """Data imported an hour ago, and one chat whose daily digest fell due two minutes ago."""
+    import datetime as dt
+    from dataclasses import replace
+
+    from aseanbot.importing import sync_data_dir
+    from aseanbot.scheduling import Schedule
+    from aseanbot.store import Store
+    from aseanbot.subscribing import new_subscription
+
+    now = dt.datetime.now(dt.UTC)
+    store = await Store.open(db_path)
+    try:
+        await sync_data_dir(store, DATA_DIR, now=now - dt.timedelta(hours=1))
+        due = (now - dt.timedelta(minutes=2)).replace(second=0, microsecond=0)
+        subscription = new_subscription(
+            chat_id=chat_id, chat_type="private", thread_id=None, topics=("online-safety",),
+            timezone="UTC", now=now,
+        )  # fmt: skip
+        await store.subscriptions.save(
+            replace(
+                subscription,
+                schedule=Schedule("daily", due.time().replace(tzinfo=None), "UTC"),
+                next_due_at=due,
+                watermark=now - dt.timedelta(days=1),
+            )
+        )
+    finally:
+        await store.close()
+
+
+async def delivery_state(db_path: Path, chat_id: int) -> str:
+    from aseanbot.store import Store
+
+    store = await Store.open(db_path)
+    try:
+        [delivery] = await store.subscriptions.deliveries_for(chat_id)
+        return delivery.state
+    finally:
+        await store.close()
+
+
+async def test_new_settings_fail_with_one_line_naming_the_variable(tmp_path: Path) -> None:
+    """Each webhook and health setting is checked at start; the secret is never echoed."""
+    bad_secret = "not a valid secret!"
+    webhook = {"ASEANBOT_WEBHOOK_URL": WEBHOOK_URL, "ASEANBOT_WEBHOOK_SECRET": WEBHOOK_SECRET}
+    cases: list[tuple[tuple[str, ...], dict[str, str], str]] = [
+        (("--webhook",), {}, "ASEANBOT_WEBHOOK_URL is not set"),
+        (
+            ("--webhook",),
+            {"ASEANBOT_WEBHOOK_URL": WEBHOOK_URL},
+            "ASEANBOT_WEBHOOK_SECRET is not set",
+        ),
+        ((), {"ASEANBOT_WEBHOOK_URL": "http://bot.example.test/hook"}, "ASEANBOT_WEBHOOK_URL"),
+        ((), {"ASEANBOT_WEBHOOK_URL": "https://bot.example.test/a?b=c"}, "ASEANBOT_WEBHOOK_URL"),
+        ((), {"ASEANBOT_WEBHOOK_SECRET": bad_secret}, "ASEANBOT_WEBHOOK_SECRET"),
+        ((), {"ASEANBOT_WEBHOOK_SECRET": "x" * 257}, "ASEANBOT_WEBHOOK_SECRET"),
+        ((), {"ASEANBOT_WEBHOOK_LISTEN": "not a host"}, "ASEANBOT_WEBHOOK_LISTEN"),
+        ((), {"ASEANBOT_WEBHOOK_PORT": "70000"}, "ASEANBOT_WEBHOOK_PORT"),
+        ((), {"ASEANBOT_HEALTH_PORT": "http"}, "ASEANBOT_HEALTH_PORT"),
+        ((), {"ASEANBOT_HEALTH_LISTEN": "a b"}, "ASEANBOT_HEALTH_LISTEN"),
+        (
+            ("--webhook",),
+            {**webhook, "ASEANBOT_WEBHOOK_PORT": "8443", "ASEANBOT_HEALTH_PORT": "8443"},
+            "ASEANBOT_HEALTH_PORT must differ from ASEANBOT_WEBHOOK_PORT",
+        ),
+    ]
+
+    async def attempt(args: tuple[str, ...], settings: dict[str, str]) -> tuple[int, str, str]:
+        env = environment(tmp_path, TELEGRAM_BOT_TOKEN=TOKEN, **settings)
+        return await run(tmp_path, BOT, "run", *args, env=env)
+
+    results = await asyncio.gather(*(attempt(args, settings) for args, settings, _ in cases))
+    for (args, settings, expected), (code, out, err) in zip(cases, results, strict=True):
+        assert code == 2, (args, settings, err)
+        assert expected in err, (expected, err)
+        assert len(err.strip().splitlines()) == 1, err
+        assert "Traceback" not in err + out
+        for secret in (bad_secret, "x" * 257, WEBHOOK_SECRET):
+            assert secret not in err + out
+
+
+async def test_sigterm_lets_a_digest_in_flight_finish_and_healthz_reports_it(
+    tmp_path: Path,
+) -> None:
+    """Polling with ASEANBOT_HEALTH_PORT: /healthz shows the digest queue; SIGTERM mid-send
+    waits for the send, settles the ledger row and exits 0."""
+    chat_id = 424242
+    db_path = tmp_path / "var" / "cli.db"
+    await prepare_due_digest(db_path, chat_id)
+    api = FakeBotApi(token=TOKEN)
+    await api.start()
+    api.delay = 1.5  # every send takes this long: the signal comes while one is in flight
+    health_port = free_port()
+    try:
+        async with BotProcess(tmp_path, api, ASEANBOT_HEALTH_PORT=str(health_port)) as bot:
+            status, body = await get_health(
+                health_port, until=lambda b: b["counters"]["digest_queue_depth"] == 1
+            )
+            assert status == 200
+            assert (body["status"], body["store"], body["scheduler"]) == ("ok", True, True)
+            assert body["last_telegram_ok_at"] is not None  # getMe, setMyCommands
+            assert body["counters"]["digest_lag_seconds"] >= 60  # due two minutes ago
+            assert not api.calls("sendMessage"), "the digest was sent before the signal"
+            bot.signal(signal.SIGTERM)
+            assert await bot.exit_code() == 0
+            log = bot.log
+    finally:
+        await api.stop()
+    assert [m.chat_id for m in api.sent] == [chat_id]
+    assert await delivery_state(db_path, chat_id) == "sent"
+    assert "SIGTERM: stopping" in log
+    assert "Traceback" not in log
+
+
+async def test_a_second_sigterm_while_stopping_exits_at_once(tmp_path: Path) -> None:
+    """A slow shutdown (a digest send that takes 20 s) is cut short by a second SIGTERM: exit
+    1 at once, and the digest stays pending in the ledger for the next start."""
+    chat_id = 434343
+    db_path = tmp_path / "var" / "cli.db"
+    await prepare_due_digest(db_path, chat_id)
+    api = FakeBotApi(token=TOKEN)
+    await api.start()
+    api.delay = 20.0
+    health_port = free_port()
+    try:
+        async with BotProcess(tmp_path, api, ASEANBOT_HEALTH_PORT=str(health_port)) as bot:
+            await get_health(health_port, until=lambda b: b["counters"]["digest_queue_depth"] == 1)
+            bot.signal(signal.SIGTERM)
+            await bot.wait_for_log("SIGTERM: stopping")
+            started = asyncio.get_running_loop().time()
+            bot.signal(signal.SIGTERM)
+            assert await bot.exit_code(timeout=10) == 1
+            assert asyncio.get_running_loop().time() - started < 5
+            log = bot.log
+    finally:
+        await api.stop()
+    assert log.count("SIGTERM while stopping: exiting now") == 1
+    assert not api.sent
+    assert await delivery_state(db_path, chat_id) == "pending"
+
+
+async def test_a_health_port_already_taken_fails_with_one_line(tmp_path: Path) -> None:
+    import socket
+
+    api = FakeBotApi(token=TOKEN)
+    await api.start()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        try:
+            async with BotProcess(tmp_path, api, ASEANBOT_HEALTH_PORT=str(port)) as bot:
+                assert await bot.exit_code() == 1
+                log = bot.log
+        finally:
+            await api.stop()
+    [error] = [line for line in log.splitlines() if " ERROR " in line]
+    assert f"cannot serve /healthz on 127.0.0.1:{port}" in error
+    assert "ASEANBOT_HEALTH_PORT" in error
+    assert "Traceback" not in log

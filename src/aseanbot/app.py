@@ -17,6 +17,7 @@ from aseanbot.delivery.digests import DigestSender
 from aseanbot.delivery.limiter import TelegramRateLimiter
 from aseanbot.delivery.pass_lock import lock_path_for
 from aseanbot.handlers import register_handlers
+from aseanbot.health import HealthReport, HealthServer, collect_health, scheduler_running
 from aseanbot.i18n import t_plain
 from aseanbot.importing import sync_data_dir
 from aseanbot.jobs import (
@@ -25,10 +26,14 @@ from aseanbot.jobs import (
     job_ingest_feeds,
     job_send_due_digests,
 )
+from aseanbot.metrics import MeteredRateLimiter, MeteredUpdatesRequest
 from aseanbot.services import SERVICES_KEY, AppContext, Services, utc_now
 from aseanbot.store import Store
 
 logger = logging.getLogger(__name__)
+
+# The digest job's name: /healthz checks that it is scheduled.
+DIGEST_JOB_NAME = "send-due-digests"
 
 # The command menu, in the order Telegram shows it.
 MENU_COMMANDS = (
@@ -68,6 +73,7 @@ def build_application(
     HTTP layer (the console answers the Bot API in-process); `rate_limiter` replaces the
     default flood control (tests relax its per-chat pacing).
     """
+    services = Services(settings=settings, clock=clock)
     builder = (
         ApplicationBuilder()
         .token(token or settings.require_token())
@@ -87,20 +93,30 @@ def build_application(
         # Flood control for every request: Telegram's overall, per-chat and per-group limits,
         # command replies ahead of digests, and one shared pause after a 429.
         # (PTB types the builder for rate limiters without arguments; ours takes a dict.)
-        limiter = rate_limiter or TelegramRateLimiter()
+        # The metered wrapper only counts (messages sent and failed, 429s, Telegram reached).
+        limiter = MeteredRateLimiter(rate_limiter or TelegramRateLimiter(), services.metrics)
         builder = builder.rate_limiter(limiter)  # type: ignore[arg-type]
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
+    else:
+        # getUpdates bypasses the rate limiter: its own client notes that Telegram answered.
+        # (Pool size 1, as PTB's default for it.)
+        builder = builder.get_updates_request(
+            MeteredUpdatesRequest(services.metrics, connection_pool_size=1)
+        )
     if not with_updater:
         builder = builder.updater(None)
     application = builder.build()
-    application.bot_data[SERVICES_KEY] = Services(settings=settings, clock=clock)
+    application.bot_data[SERVICES_KEY] = services
     register_handlers(application)
     return application
 
 
 async def open_services(application: Application) -> None:  # type: ignore[type-arg]
-    """post_init: open the store and data, register the command menu, start the digest job."""
+    """post_init: open the store and data, register the command menu, start the digest job.
+
+    Then the health endpoint, if ASEANBOT_HEALTH_PORT asks for it.
+    """
     await start_services(application)
     await application.bot.set_my_commands(
         [BotCommand(name, t_plain(f"command.{name}")) for name in MENU_COMMANDS]
@@ -111,7 +127,7 @@ async def open_services(application: Application) -> None:  # type: ignore[type-
             job_send_due_digests,
             interval=DIGEST_TICK_SECONDS,
             first=1,
-            name="send-due-digests",
+            name=DIGEST_JOB_NAME,
             job_kwargs={"misfire_grace_time": DIGEST_TICK_SECONDS},
         )
         application.job_queue.run_repeating(
@@ -122,7 +138,31 @@ async def open_services(application: Application) -> None:  # type: ignore[type-
             job_kwargs={"misfire_grace_time": FEED_TICK_SECONDS},
         )
     await _resume_broadcasts(application)
+    await _start_health_server(application)
     logger.info("aseanbot is ready as @%s", application.bot.username)
+
+
+async def _start_health_server(application: Application) -> None:  # type: ignore[type-arg]
+    services: Services = application.bot_data[SERVICES_KEY]
+    settings = services.settings
+    if settings.health_port is None:
+        return
+
+    async def check() -> HealthReport:
+        scheduler_ok = scheduler_running(application.job_queue, DIGEST_JOB_NAME)
+        return await collect_health(services, scheduler_ok=scheduler_ok)
+
+    server = HealthServer(check, listen=settings.health_listen, port=settings.health_port)
+    try:
+        await server.start()
+    except OSError as error:
+        # Said here, where it is known which setting the address came from.
+        raise OSError(
+            error.errno,
+            f"cannot serve /healthz on {settings.health_listen}:{settings.health_port} "
+            f"(ASEANBOT_HEALTH_LISTEN, ASEANBOT_HEALTH_PORT): {error.strerror}",
+        ) from None
+    services.health_server = server
 
 
 async def _resume_broadcasts(application: Application) -> None:  # type: ignore[type-arg]
@@ -159,8 +199,11 @@ async def start_services(application: Application) -> None:  # type: ignore[type
 
 
 async def close_services(application: Application) -> None:  # type: ignore[type-arg]
-    """Close the store (after the last update was handled)."""
+    """Stop the health endpoint and close the store (after the last update was handled)."""
     services: Services = application.bot_data[SERVICES_KEY]
+    if services.health_server is not None:
+        await services.health_server.stop()
+        services.health_server = None
     if services.store is not None:
         await services.store.close()
         services.store = None

@@ -1,23 +1,29 @@
-"""Command line: `python bot.py [run|console|import PATH]`."""
+"""Command line: `python bot.py [run [--webhook]|console|import PATH|…]`."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import logging
 import os
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from dotenv import load_dotenv
 
 from aseanbot import __version__
-from aseanbot.config import ConfigError, Settings, load_settings
+from aseanbot.config import ConfigError, Settings, WebhookSettings, load_settings
 from aseanbot.loader import DataError
 from aseanbot.log_redaction import install_redaction
 from aseanbot.models import Item
+
+if TYPE_CHECKING:
+    from telegram.ext import Application
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +32,15 @@ EXIT_FAILURE = 1
 EXIT_USAGE = 2  # bad settings, bad data or a bad command line: the operator must fix something
 
 LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+
+# The updates the handlers answer; Telegram sends no other kinds (polling or webhook).
+ALLOWED_UPDATES = ["message", "channel_post", "callback_query", "inline_query", "my_chat_member"]
+# The first stops the bot gracefully, a second one while it stops exits at once.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# Errors binding a listening socket; PTB's webhook server raises them as they are.
+_SOCKET_ERRORS = frozenset({errno.EADDRINUSE, errno.EADDRNOTAVAIL})
+# Below this many characters a webhook secret is easy to guess (it may be 1 to 256).
+SHORT_SECRET = 16
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,7 +51,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"aseanbot {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    commands.add_parser("run", help="poll Telegram and answer users (the default)")
+    run_parser = commands.add_parser("run", help="poll Telegram and answer users (the default)")
+    run_parser.add_argument(
+        "--webhook",
+        action="store_true",
+        help="receive updates on a webhook instead of polling (ASEANBOT_WEBHOOK_* settings)",
+    )
     commands.add_parser("console", help="try the bot in this terminal: no token, no network")
     commands.add_parser(
         "send-digests",
@@ -76,10 +96,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings()
         # Only the long-running bot logs its INFO lines: one-shot commands print a summary.
         _configure_logging(settings.log_level, quiet=command != "run")
-        install_redaction([settings.token])
+        install_redaction([settings.token, settings.webhook_secret])
         if command == "run":
             settings.require_token()
-            return _run(settings)
+            # `bot.py` alone runs polling: its args have no --webhook.
+            webhook = settings.require_webhook() if getattr(args, "webhook", False) else None
+            return _run(settings, webhook)
         if command == "send-digests":
             settings.require_token()
             return asyncio.run(_send_digests(settings))
@@ -120,14 +142,109 @@ def _configure_logging(level: int, *, quiet: bool) -> None:
     logging.getLogger("httpcore").setLevel(logging.WARNING)
 
 
-def _run(settings: Settings) -> int:
+def _run(settings: Settings, webhook: WebhookSettings | None) -> int:
+    """Run the bot until a stop signal: polling, or a webhook server when `webhook` is given."""
     # Imported here so `--help` and `import` stay quick: the bot pulls in all of PTB.
+    from telegram.error import NetworkError
+
     from aseanbot.app import build_application
 
     application = build_application(settings)
-    logger.info("Starting aseanbot %s (polling %s)", __version__, _safe_host(settings.api_base_url))
-    application.run_polling(allowed_updates=["message", "callback_query", "inline_query"])
+    # PTB runs on the current event loop: ours, so the stop signals are ours to handle.
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    from aseanbot.services import SERVICES_KEY
+
+    services = application.bot_data[SERVICES_KEY]
+
+    def stop_digests() -> None:
+        # A digest pass stops starting new sends; those in flight finish, the rest stay pending.
+        if services.digests is not None:
+            services.digests.request_stop()
+
+    StopSignals(loop, on_first=stop_digests).install()
+    try:
+        if webhook is None:
+            logger.info(
+                "Starting aseanbot %s (polling %s)", __version__, _safe_host(settings.api_base_url)
+            )
+            application.run_polling(allowed_updates=ALLOWED_UPDATES, stop_signals=None)
+        else:
+            _run_webhook(application, webhook)
+    except (OSError, NetworkError) as error:
+        # A port already taken, a folder it may not write, Telegram not reachable at start:
+        # one line, no traceback.
+        where = ""
+        if webhook is not None and getattr(error, "errno", None) in _SOCKET_ERRORS:
+            where = f" (the webhook server on {webhook.listen}:{webhook.port})"
+        logger.error("aseanbot could not start: %s%s", error, where)
+        return EXIT_FAILURE
     return EXIT_OK
+
+
+def _run_webhook(application: Application, webhook: WebhookSettings) -> None:  # type: ignore[type-arg]
+    if len(webhook.secret) < SHORT_SECRET:
+        logger.warning(
+            "ASEANBOT_WEBHOOK_SECRET is short: use %d or more random characters", SHORT_SECRET
+        )
+    logger.info(
+        "Starting aseanbot %s (webhook for %s, listening on %s:%d)",
+        __version__,
+        urlsplit(webhook.url).netloc,
+        webhook.listen,
+        webhook.port,
+    )
+    # PTB's tornado server: it calls setWebhook with the secret and answers 403, without
+    # looking at the body, to a POST whose X-Telegram-Bot-Api-Secret-Token is missing or wrong.
+    application.run_webhook(
+        listen=webhook.listen,
+        port=webhook.port,
+        url_path=webhook.url_path,
+        webhook_url=webhook.url,
+        secret_token=webhook.secret,
+        allowed_updates=ALLOWED_UPDATES,
+        stop_signals=None,
+    )
+
+
+class StopSignals:
+    """SIGTERM or SIGINT stops the bot gracefully; a second one while it stops exits at once.
+
+    The first does what PTB's own handler does (SystemExit inside run_polling/run_webhook,
+    which then stop taking updates, let handlers and running jobs — a digest pass — finish,
+    and run post_shutdown). PTB's handler would take a second signal the same way, in the
+    middle of that shutdown; here it ends the process with status 1 instead. Whatever a
+    digest pass had not confirmed stays pending in the ledger and is sent at the next start.
+    """
+
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, *, on_first: Callable[[], object] | None = None
+    ) -> None:
+        self._loop = loop
+        self._on_first = on_first
+        self._stopping = False
+
+    def install(self) -> None:
+        try:
+            for stop_signal in STOP_SIGNALS:
+                self._loop.add_signal_handler(stop_signal, self._on_signal, stop_signal)
+        except NotImplementedError:  # Windows' event loops: Ctrl-C still stops the bot
+            logger.debug("Stop signals are left to Python's default handling here")
+
+    def _on_signal(self, received: signal.Signals) -> None:
+        if self._stopping:
+            logger.warning(
+                "%s while stopping: exiting now; unsent digests are sent at the next start",
+                received.name,
+            )
+            os._exit(EXIT_FAILURE)
+        self._stopping = True
+        if self._on_first is not None:
+            self._on_first()
+        logger.info(
+            "%s: stopping after the updates and digests in hand (again to force)", received.name
+        )
+        raise SystemExit(EXIT_OK)
 
 
 def _safe_host(url: str) -> str:

@@ -11,9 +11,11 @@ from telegram.ext import CallbackContext, ExtBot
 
 from aseanbot.catalog import Catalog
 from aseanbot.config import Settings
+from aseanbot.metrics import Metrics
 
 if TYPE_CHECKING:
     from aseanbot.delivery.digests import DigestSender
+    from aseanbot.health import HealthServer
     from aseanbot.store import Store
 
 SERVICES_KEY = "services"
@@ -32,6 +34,8 @@ class Services:
     store: Store | None = None
     catalog: Catalog = field(default_factory=Catalog)
     digests: DigestSender | None = None
+    metrics: Metrics = field(default_factory=Metrics)
+    health_server: HealthServer | None = None  # when ASEANBOT_HEALTH_PORT is set
 
     @property
     def digest_sender(self) -> DigestSender:

@@ -455,3 +455,24 @@ async def test_a_pass_is_skipped_while_another_process_holds_the_lock(
         assert report.busy
         assert digests_to(bot, 599) == []
     assert (await run_pass(bot)).sent == 1
+
+
+async def test_a_stop_request_leaves_unsent_digests_pending_for_the_next_start(
+    digests: tuple[BotHarness, Clock],
+) -> None:
+    bot, clock = digests
+    for chat_id in range(700, 705):
+        await subscribe(bot, clock, chat_id)
+    clock.now = MORNING
+    sender(bot).request_stop()
+    report = await run_pass(bot)
+    assert report.sent == 0
+    assert [m for m in bot.api.sent if 700 <= m.chat_id < 705] == []
+    # The due digests were not even claimed: the next start finds them due and sends them.
+    fresh = DigestSender(
+        bot.application.bot,
+        store(bot),
+        catalog=lambda: services(bot).catalog,
+        clock=clock,
+    )
+    assert (await fresh.run_pass()).sent == 5

@@ -92,10 +92,15 @@ class DigestSender:
         self._concurrency = concurrency
         self._lock_path = lock_path
         self._running = asyncio.Lock()
+        self._stop_requested = False
 
     @property
     def busy(self) -> bool:
         return self._running.locked()
+
+    def request_stop(self) -> None:
+        """Shutting down: send nothing new; the sends in flight finish, the rest stay pending."""
+        self._stop_requested = True
 
     async def run_pass(self) -> PassReport:
         """Claim everything due and send everything pending; skip if a pass is running."""
@@ -131,7 +136,7 @@ class DigestSender:
     async def _claim_due(self, report: PassReport) -> None:
         now = self._clock()
         subscriptions = self._store.subscriptions
-        while True:
+        while not self._stop_requested:
             due = await subscriptions.due(now, limit=CLAIM_BATCH)
             if not due:
                 return
@@ -165,7 +170,7 @@ class DigestSender:
         built: dict[ProfileKey, list[str]] = {}
         semaphore = asyncio.Semaphore(self._concurrency)
         seen: set[int] = set()
-        while True:
+        while not self._stop_requested:
             batch = [
                 pair
                 for pair in await subscriptions.pending(self._clock(), limit=CLAIM_BATCH)
@@ -252,6 +257,8 @@ class DigestSender:
         keyboard = digest_keyboard()
         index = delivery.parts_sent  # resume after the parts a crashed pass already sent
         while index < len(parts):
+            if self._stop_requested:
+                return  # pending, resumed from `index` at the next start
             last = index == len(parts) - 1
             try:
                 await self._send(chat_id, thread_id, parts[index], keyboard if last else None)

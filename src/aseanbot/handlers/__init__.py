@@ -26,6 +26,7 @@ from aseanbot.handlers import (
     throttle,
 )
 from aseanbot.handlers.errors import on_error
+from aseanbot.metrics import count_update
 
 # Commands answer new messages only: replying again to an edited command would double replies.
 _NEW_MESSAGES = filters.UpdateType.MESSAGE
@@ -69,6 +70,8 @@ def register_handlers(application: Application) -> None:  # type: ignore[type-ar
     """Add every handler; order matters only where noted."""
     # First of all: a user sending too fast is slowed down, and nothing else runs for it.
     application.add_handler(TypeHandler(Update, throttle.throttle_user), group=-10)
+    # Count each update that gets past the throttle, for /healthz (a counter, nothing more).
+    application.add_handler(TypeHandler(Update, count_update), group=-2)
     # Before everything, in its own group: note who was seen (for /stats). It never stops
     # the update from reaching the handlers below; awaited (one upsert), so the console,
     # which handles updates without a running Application, counts users too.
