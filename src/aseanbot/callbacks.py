@@ -136,7 +136,7 @@ def decode(data: str | None) -> CallbackAction:
         raise CallbackDataError("bad admin action")
     if tag in ("l", "s"):
         page_text, separator, payload = rest.partition("|")
-        if not separator or not page_text.isdigit() or int(page_text) >= _MAX_PAGE:
+        if not separator or not _is_number(page_text) or int(page_text) >= _MAX_PAGE:
             raise CallbackDataError("bad page")
         if tag == "s":
             if not payload.strip():
@@ -154,7 +154,7 @@ def _decode_query(payload: str) -> ItemQuery:
         if not separator or name is None or name in values or not _CODE.match(value):
             raise CallbackDataError("bad list filter")
         if name == "year":
-            if not value.isdigit():
+            if not _is_number(value):
                 raise CallbackDataError("bad year")
             values[name] = int(value)
         elif name == "kind":
@@ -164,3 +164,8 @@ def _decode_query(payload: str) -> ItemQuery:
         else:
             values[name] = value
     return ItemQuery(**values)  # type: ignore[arg-type]
+
+
+def _is_number(text: str) -> bool:
+    # ASCII digits only: str.isdigit() accepts "²", which int() refuses.
+    return text.isascii() and text.isdigit()

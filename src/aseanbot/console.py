@@ -126,7 +126,7 @@ class ConsoleSession:
         line = line.strip()
         if not line:
             return
-        if line.isdigit() and len(line) <= 3:
+        if line.isascii() and line.isdigit() and len(line) <= 3:
             await self._pick(int(line))
             return
         await self._send_text(line)

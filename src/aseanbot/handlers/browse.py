@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from telegram import Update
+from telegram import MessageEntity, Update
 from telegram.constants import ChatType
 
 from aseanbot.constants import LATEST_DEFAULT, LATEST_MAX, START_ITEM_PREFIX
 from aseanbot.filters import FilterError, parse_item_filter
 from aseanbot.handlers import views
-from aseanbot.handlers.arguments import argument_text
+from aseanbot.handlers.arguments import argument_text, is_ascii_number
 from aseanbot.handlers.cards import send_item_card
 from aseanbot.handlers.replies import reply_view
 from aseanbot.handlers.subscriptions import START_SUBSCRIBE_PREFIX, subscribe_and_reply
@@ -46,7 +46,7 @@ async def cmd_latest(update: Update, context: AppContext) -> None:
     text = argument_text(context)
     count = LATEST_DEFAULT
     if text:
-        if not text.isdigit() or not 1 <= int(text) <= LATEST_MAX:
+        if not is_ascii_number(text) or not 1 <= int(text) <= LATEST_MAX:
             await reply_view(
                 update, views.View([t("latest.bad_count", max=LATEST_MAX, value=text[:40])])
             )
@@ -97,7 +97,9 @@ async def cmd_unknown(update: Update, context: AppContext) -> None:
     message = update.effective_message
     if message is None or not message.text:
         return
-    command = message.text.split()[0]
+    # The command as Telegram marked it (not text.split(): "/zz@bot." ends at the entity).
+    commands = message.parse_entities([MessageEntity.BOT_COMMAND])
+    command = next(iter(commands.values()), message.text.split()[0])
     name, _, addressee = command.partition("@")
     if addressee and addressee.lower() != (context.bot.username or "").lower():
         return  # meant for another bot in the group

@@ -14,7 +14,7 @@ from aseanbot.constants import INLINE_PAGE_SIZE, SEARCH_TEXT_LIMIT
 from aseanbot.formatting import render
 from aseanbot.formatting.split import split_message
 from aseanbot.handlers import views
-from aseanbot.handlers.arguments import argument_text
+from aseanbot.handlers.arguments import argument_text, is_ascii_number
 from aseanbot.handlers.replies import reply_view
 from aseanbot.i18n import t, t_plain
 from aseanbot.models import Item
@@ -58,7 +58,7 @@ async def inline_search(update: Update, context: AppContext) -> None:
     if inline_query is None:
         return
     text = inline_query.query[:SEARCH_TEXT_LIMIT]
-    offset = int(inline_query.offset) if inline_query.offset.isdigit() else 0
+    offset = int(inline_query.offset) if is_ascii_number(inline_query.offset) else 0
     offset = min(offset, _MAX_INLINE_OFFSET)
     store = context.services.opened_store
     if text.strip():

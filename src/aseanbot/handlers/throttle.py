@@ -82,12 +82,17 @@ async def throttle_user(update: Update, context: AppContext) -> None:
     if user.id in context.services.settings.admin_ids:
         return
     throttle: UserThrottle = context.bot_data.setdefault(THROTTLE_KEY, UserThrottle())
-    verdict = throttle.check(user.id)
+    # Anonymous group admins and channel posts all come from one Telegram account
+    # (GroupAnonymousBot, Channel_Bot): count them per chat they speak for, not together.
+    message = update.effective_message
+    sender_chat = message.sender_chat if message is not None else None
+    key = sender_chat.id if sender_chat is not None else user.id
+    verdict = throttle.check(key)
     if verdict == "allow":
         return
     if verdict == "warn":
-        logger.info("User %s is sending too fast; throttled", user.id)
-        seconds = throttle.retry_in(user.id)
+        logger.info("Sender %s is sending too fast; throttled", key)
+        seconds = throttle.retry_in(key)
         if update.callback_query is not None:
             await update.callback_query.answer(t_plain("throttle.slow_down", seconds=seconds))
         elif update.effective_message is not None and update.effective_chat is not None:
