@@ -98,15 +98,30 @@ _ITEM_LIST_TABLES = (
 
 # bm25 weights per item_search column (item_id, title, body): a word in the title counts ten
 # times one in the body. Equal ranks fall back to the list order.
-_SEARCH_SQL = f"""
-SELECT
-    item_search.item_id,
+# Search ranks the newest SEARCH_CANDIDATES matches (FTS5 walks rowids newest first without
+# scoring the rest), so its cost stays flat however many items match a common word; the
+# candidates come in rowid order, which is the order items were first stored.
+SEARCH_CANDIDATES = 500
+_SEARCH_SQL = """
+SELECT rowid, item_id FROM (
+    SELECT rowid, item_id, bm25(item_search, 0, 10.0, 1.0) AS score
+    FROM item_search WHERE item_search MATCH :match
+    ORDER BY rowid DESC LIMIT :candidates
+)
+ORDER BY score, rowid DESC
+LIMIT :limit OFFSET :offset
+"""
+# Highlights only for the rows shown (snippet() is the costly part of a search).
+_HIGHLIGHT_SQL = """
+SELECT item_id,
     highlight(item_search, 1, :start, :end) AS title_marked,
     snippet(item_search, 2, :start, :end, '…', 24) AS snippet_marked
-FROM item_search JOIN items AS i ON i.id = item_search.item_id
-WHERE item_search MATCH :match
-ORDER BY bm25(item_search, 0, 10.0, 1.0), {_LIST_ORDER}
-LIMIT :limit OFFSET :offset
+FROM item_search WHERE item_search MATCH :match AND rowid IN (SELECT value FROM json_each(:rowids))
+"""
+_COUNT_SQL = """
+SELECT count(*) FROM (
+    SELECT 1 FROM item_search WHERE item_search MATCH ? LIMIT ?
+)
 """
 
 _RELATED_SQL = f"""
@@ -512,30 +527,43 @@ class Store:
                 any_word = True
                 match = match_any_word(terms)
                 total = await self._count_matches(match)
-            rows = await self._rows(
+            ranked = await self._rows(
                 _SEARCH_SQL,
                 {
-                    "start": HIGHLIGHT_START,
-                    "end": HIGHLIGHT_END,
                     "match": match,
+                    "candidates": SEARCH_CANDIDATES,
                     "limit": max(0, limit),
                     "offset": max(0, offset),
                 },
             )
-            items = {item.id: item for item in await self._items([row[0] for row in rows])}
+            marked = {
+                row[0]: (row[1], row[2])
+                for row in await self._rows(
+                    _HIGHLIGHT_SQL,
+                    {
+                        "start": HIGHLIGHT_START,
+                        "end": HIGHLIGHT_END,
+                        "match": match,
+                        "rowids": json.dumps([row[0] for row in ranked]),
+                    },
+                )
+            }
+            ids = [row[1] for row in ranked]
+            items = {item.id: item for item in await self._items(ids)}
         hits = tuple(
-            SearchHit(item=items[row[0]], title_marked=row[1], snippet_marked=row[2])
-            for row in rows
-            if row[0] in items
+            SearchHit(
+                item=items[item_id],
+                title_marked=marked[item_id][0],
+                snippet_marked=marked[item_id][1],
+            )
+            for item_id in ids
+            if item_id in items and item_id in marked
         )
         return SearchResult(hits=hits, total=total, terms=terms, any_word=any_word)
 
     async def _count_matches(self, match: str) -> int:
-        return await self._count(
-            "SELECT count(*) FROM item_search JOIN items AS i ON i.id = item_search.item_id "
-            "WHERE item_search MATCH ?",
-            (match,),
-        )
+        """How many items match, counted up to the number search ranks."""
+        return await self._count(_COUNT_SQL, (match, SEARCH_CANDIDATES))
 
     async def summary(self) -> StoreSummary:
         """Return counts of items and distinct sources, and when an item last changed."""
