@@ -9,7 +9,8 @@ import pytest
 
 from aseanbot.config import DEFAULT_API_BASE_URL, ConfigError, load_settings
 
-TOKEN = "123456789:AAEhBOweik6ad9r_QXMENQjcrGbqCr4K-ab"
+# Shaped like a token so validation accepts it, but obviously fake.
+TOKEN = "123456:FAKE-test-token-not-real-000000000"
 
 
 def test_defaults_apply_when_nothing_is_set() -> None:
