@@ -124,24 +124,24 @@ SELECT count(*) FROM (
 )
 """
 
+# Only items sharing a code are scored: the link tables' (code, item_id) indexes find them,
+# instead of scoring every item. Score: 2 per shared topic, 1 per shared partner, 1 per
+# shared country other than the ASEAN bloc code.
 _RELATED_SQL = f"""
-SELECT id FROM (
-    SELECT
-        i.id,
-        i.date,
-        i.updated_at,
-        2 * (SELECT count(*) FROM item_topics AS x
-             WHERE x.item_id = i.id AND x.code IN (SELECT value FROM json_each(:topics)))
-        + (SELECT count(*) FROM item_partners AS x
-           WHERE x.item_id = i.id AND x.code IN (SELECT value FROM json_each(:partners)))
-        + (SELECT count(*) FROM item_countries AS x
-           WHERE x.item_id = i.id AND x.code <> :bloc
-             AND x.code IN (SELECT value FROM json_each(:countries))) AS score
-    FROM items AS i
-    WHERE i.id <> :id
-) AS i
-WHERE score > 0
-ORDER BY score DESC, {_LIST_ORDER}
+WITH shared (item_id, weight) AS (
+    SELECT x.item_id, 2 FROM item_topics AS x
+    WHERE x.code IN (SELECT value FROM json_each(:topics))
+    UNION ALL
+    SELECT x.item_id, 1 FROM item_partners AS x
+    WHERE x.code IN (SELECT value FROM json_each(:partners))
+    UNION ALL
+    SELECT x.item_id, 1 FROM item_countries AS x
+    WHERE x.code <> :bloc AND x.code IN (SELECT value FROM json_each(:countries))
+)
+SELECT s.item_id FROM shared AS s JOIN items AS i ON i.id = s.item_id
+WHERE s.item_id <> :id
+GROUP BY s.item_id
+ORDER BY sum(s.weight) DESC, {_LIST_ORDER}
 LIMIT :limit
 """
 
