@@ -104,6 +104,8 @@ def load_average() -> float:
 def _number(value: float | None, unit: str) -> str:
     if value is None or math.isnan(value):
         return "—"
+    if unit in {"", "×"} and float(value).is_integer():
+        return f"{int(value):,} {unit}".rstrip()
     if unit in {"ms", "s", "MB"} or abs(value) < 100:
         text = f"{value:.3f}" if abs(value) < 10 else f"{value:.1f}"
     else:

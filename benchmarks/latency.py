@@ -74,8 +74,9 @@ class Target:
     label: str
     application: Application  # type: ignore[type-arg]
     api: TimedBotApi
-    text: Callable[[int], str]  # the command text of run n
+    text: Callable[[int], str]  # the command text of this target's n-th run
     samples: list[float] = field(default_factory=list)  # seconds
+    calls: int = 0
     budget: float = 60.0  # seconds of measuring this target may use
     spent: float = 0.0
     errors: list[str] = field(default_factory=list)
@@ -113,7 +114,10 @@ async def _echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def _time_one(target: Target, number: int, *, record: bool) -> None:
-    text = target.text(number)
+    """Time one update; `number` is its update id (and user), unique across targets."""
+    # The target's own count picks the text, so every query and event id takes its turn.
+    text = target.text(target.calls)
+    target.calls += 1
     update = _update(target.application, text, number)
     target.api.replied_at = None
     replies_before = target.api.replies

@@ -171,6 +171,8 @@ def main(argv: list[str] | None = None) -> int:
             print(format_result(result) + "\n")
             report["benchmarks"][name] = result.as_json()
         report["benchmarks"][name]["ran_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        # Other engineers edit src/ meanwhile: note the code each benchmark ended on.
+        report["benchmarks"][name]["code"] = code_state()
         report["seconds"] = round(time.perf_counter() - started, 1)
         report["load_1min_at_end"] = load_average()
         _write(args.output, report)

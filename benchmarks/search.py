@@ -122,7 +122,7 @@ def size_figures(size: int, measured: dict[str, Any]) -> list[Figure]:
 
 async def run(*, quick: bool) -> BenchmarkResult:
     """Run the search benchmark at 10k, 100k and 1M items (quick: 2k and 10k)."""
-    sizes = {2_000: 5.0, 10_000: 5.0} if quick else {10_000: 20.0, 100_000: 40.0, 1_000_000: 90.0}
+    sizes = {2_000: 3.0, 10_000: 3.0} if quick else {10_000: 20.0, 100_000: 40.0, 1_000_000: 90.0}
     load_before = load_average()
     started = time.perf_counter()
     figures: list[Figure] = []
