@@ -70,14 +70,8 @@ def peak_in_window(arrivals: Sequence[float], period: float = 1.0) -> int:
     )
 
 
-async def run_broadcast(
-    name: str,
-    make_limiter: Callable[[], BaseRateLimiter[Any]],
-    *,
-    messages: int,
-    bulk_args: Any,
-) -> RunResult:
-    """Send one message to each of `messages` private chats through a limiter; measure it."""
+async def capped_fake_and_bot(limiter: BaseRateLimiter[Any]) -> tuple[FakeBotApi, ExtBot[Any]]:
+    """A started fake Bot API enforcing Telegram's limits, and a bot pointed at it."""
     fake = FakeBotApi()
     await fake.start()
     fake.enforce_rate_limits(overall_per_second=CAP_PER_SECOND, private_per_second=1)
@@ -86,8 +80,20 @@ async def run_broadcast(
         base_url=fake.base_url,
         base_file_url=fake.base_file_url,
         request=HTTPXRequest(connection_pool_size=256),
-        rate_limiter=make_limiter(),
+        rate_limiter=limiter,
     )
+    return fake, bot
+
+
+async def run_broadcast(
+    name: str,
+    make_limiter: Callable[[], BaseRateLimiter[Any]],
+    *,
+    messages: int,
+    bulk_args: Any,
+) -> RunResult:
+    """Send one message to each of `messages` private chats through a limiter; measure it."""
+    fake, bot = await capped_fake_and_bot(make_limiter())
     chats = range(FIRST_CHAT, FIRST_CHAT + messages)
     expected = messages / CAP_PER_SECOND
 

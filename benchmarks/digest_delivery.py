@@ -24,9 +24,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from telegram.ext import ExtBot
-from telegram.request import HTTPXRequest
-
 # Run from a plain checkout without installing the package, as bot.py does.
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
@@ -41,10 +38,10 @@ from aseanbot.subscribing import new_subscription  # noqa: E402
 from benchmarks.delivery_rate import (  # noqa: E402
     BULK,
     CAP_PER_SECOND,
+    capped_fake_and_bot,
     peak_in_window,
     run_broadcast,
 )
-from tests.fake_bot_api import FakeBotApi  # noqa: E402
 
 DEFAULT_SUBSCRIBERS = 600
 SYNTHETIC_FIRST_CHAT = 800_000_001
@@ -93,16 +90,7 @@ async def prepare(path: Path, subscribers: int) -> tuple[Store, Catalog]:
 async def run_digest_pass(subscribers: int) -> DigestRun:
     with tempfile.TemporaryDirectory(prefix="aseanbot-bench-") as folder:
         store, catalog = await prepare(Path(folder) / "bench.db", subscribers)
-        fake = FakeBotApi()
-        await fake.start()
-        fake.enforce_rate_limits(overall_per_second=CAP_PER_SECOND, private_per_second=1)
-        bot: ExtBot[Any] = ExtBot(
-            fake.token,
-            base_url=fake.base_url,
-            base_file_url=fake.base_file_url,
-            request=HTTPXRequest(connection_pool_size=256),
-            rate_limiter=TelegramRateLimiter(),
-        )
+        fake, bot = await capped_fake_and_bot(TelegramRateLimiter())
         sender = DigestSender(
             bot,
             store,
