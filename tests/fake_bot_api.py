@@ -692,6 +692,7 @@ class FakeBotApi:
         self.requests: list[ApiCall] = []
         self.sent: list[SentMessage] = []
         self.delay = 0.0
+        self.sends_in_flight = 0  # sends that arrived and are held by `delay`
         # chat_id -> {user_id: "creator" | "administrator" | "member" | "left" | "kicked"}
         self.chat_admins: dict[int, dict[int, str]] = {}
         self.webhook_url = ""
@@ -1045,7 +1046,11 @@ class FakeBotApi:
                 raise _ApiError(404, "Not Found")
             method, handler = known
             if self.delay > 0 and method.lower() in _SEND_METHODS:
-                await asyncio.sleep(self.delay)
+                self.sends_in_flight += 1
+                try:
+                    await asyncio.sleep(self.delay)
+                finally:
+                    self.sends_in_flight -= 1
             flood_chat = self._check_flood(method, params, arrived)
             self._check_faults(method.lower(), params)
             body = {"ok": True, "result": await handler(params)}

@@ -6,6 +6,7 @@ import asyncio
 import os
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -258,6 +259,13 @@ async def get_health(
             await asyncio.sleep(0.05)
 
 
+async def wait_until(condition: Callable[[], bool], timeout: float = 15) -> None:  # noqa: ASYNC109
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "the condition never held"
+        await asyncio.sleep(0.02)
+
+
 async def prepare_due_digest(db_path: Path, chat_id: int) -> None:
     """Data imported an hour ago, and one chat whose daily digest fell due two minutes ago."""
     import datetime as dt
@@ -382,10 +390,11 @@ async def test_a_second_sigterm_while_stopping_exits_at_once(tmp_path: Path) -> 
     api = FakeBotApi(token=TOKEN)
     await api.start()
     api.delay = 20.0
-    health_port = free_port()
     try:
-        async with BotProcess(tmp_path, api, ASEANBOT_HEALTH_PORT=str(health_port)) as bot:
-            await get_health(health_port, until=lambda b: b["counters"]["digest_queue_depth"] == 1)
+        async with BotProcess(tmp_path, api) as bot:
+            # Both signals must come while the send is held: the bot's HTTP client gives up
+            # on it after 5 s, and the shutdown is then quick.
+            await wait_until(lambda: api.sends_in_flight == 1)
             bot.signal(signal.SIGTERM)
             await bot.wait_for_log("SIGTERM: stopping")
             started = asyncio.get_running_loop().time()
@@ -398,6 +407,37 @@ async def test_a_second_sigterm_while_stopping_exits_at_once(tmp_path: Path) -> 
     assert log.count("SIGTERM while stopping: exiting now") == 1
     assert not api.sent
     assert await delivery_state(db_path, chat_id) == "pending"
+
+
+async def test_a_second_signal_after_the_loop_closed_still_exits_with_1(tmp_path: Path) -> None:
+    """PTB closes its loop at the end of a stop, which restores the default handlers; a second
+    signal in the last moments of teardown must still mean "exit now" (1), not death by -15."""
+    script = """
+import asyncio, os, signal, sys, time
+from aseanbot.cli import StopSignals
+loop = asyncio.new_event_loop()
+stop_signals = StopSignals(loop)
+stop_signals.install()
+loop.close()
+stop_signals.outlive_loop()
+try:
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(5)
+except SystemExit:
+    print("first: stopping", flush=True)
+os.kill(os.getpid(), signal.SIGTERM)
+time.sleep(5)
+print("second signal ignored", flush=True)
+"""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", script, cwd=ROOT,
+        env=environment(tmp_path, PYTHONPATH=str(ROOT / "src")),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    output, errors = await asyncio.wait_for(process.communicate(), 20)
+    assert process.returncode == 1, errors.decode()
+    assert output.decode().splitlines() == ["first: stopping"]
+    assert "SIGTERM while stopping: exiting now" in errors.decode()
 
 
 async def test_a_health_port_already_taken_fails_with_one_line(tmp_path: Path) -> None:

@@ -162,7 +162,8 @@ def _run(settings: Settings, webhook: WebhookSettings | None) -> int:
         if services.digests is not None:
             services.digests.request_stop()
 
-    StopSignals(loop, on_first=stop_digests).install()
+    stop_signals = StopSignals(loop, on_first=stop_digests)
+    stop_signals.install()
     try:
         if webhook is None:
             logger.info(
@@ -179,6 +180,8 @@ def _run(settings: Settings, webhook: WebhookSettings | None) -> int:
             where = f" (the webhook server on {webhook.listen}:{webhook.port})"
         logger.error("aseanbot could not start: %s%s", error, where)
         return EXIT_FAILURE
+    finally:
+        stop_signals.outlive_loop()
     return EXIT_OK
 
 
@@ -230,6 +233,18 @@ class StopSignals:
                 self._loop.add_signal_handler(stop_signal, self._on_signal, stop_signal)
         except NotImplementedError:  # Windows' event loops: Ctrl-C still stops the bot
             logger.debug("Stop signals are left to Python's default handling here")
+
+    def outlive_loop(self) -> None:
+        """Keep the second signal's meaning after PTB closes the loop.
+
+        Closing the loop restores the default handlers, which would let a signal that comes
+        during the last moments of teardown kill the process (-15) instead of exiting with 1.
+        """
+        for stop_signal in STOP_SIGNALS:
+            signal.signal(stop_signal, self._on_plain_signal)
+
+    def _on_plain_signal(self, number: int, _frame: object) -> None:
+        self._on_signal(signal.Signals(number))
 
     def _on_signal(self, received: signal.Signals) -> None:
         if self._stopping:
