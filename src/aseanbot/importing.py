@@ -29,6 +29,20 @@ async def sync_data_dir(store: Store, data_dir: Path, *, now: datetime) -> Impor
     if await store.get_meta(DATA_FINGERPRINT_KEY) == fingerprint:
         logger.info("Data in %s is unchanged since the last import", data_dir)
         return None
+    return await _import_data_dir(store, data_dir, fingerprint, now=now)
+
+
+async def import_data_dir(store: Store, data_dir: Path, *, now: datetime) -> ImportReport:
+    """Import `data_dir` now (an admin's /reload), and remember its content as imported."""
+    fingerprint = await asyncio.to_thread(dataset_fingerprint, data_dir)
+    return await _import_data_dir(store, data_dir, fingerprint, now=now)
+
+
+async def _import_data_dir(
+    store: Store, data_dir: Path, fingerprint: str, *, now: datetime
+) -> ImportReport:
+    # The fingerprint is taken before reading: a file edited meanwhile is imported again at
+    # the next start rather than missed.
     report = await import_path(store, data_dir, now=now)
     await store.set_meta(DATA_FINGERPRINT_KEY, fingerprint)
     logger.info(

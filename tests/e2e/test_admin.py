@@ -17,6 +17,7 @@ import pytest
 from aseanbot.callbacks import AdminAction, CallbackDataError, decode, encode
 from aseanbot.delivery.broadcast import BroadcastSender
 from aseanbot.handlers import ADMIN_COMMANDS
+from aseanbot.importing import sync_data_dir
 from aseanbot.models import Subscription
 from aseanbot.scheduling import Schedule
 from aseanbot.services import Services
@@ -366,6 +367,9 @@ async def test_reload_imports_the_changed_data_and_refreshes_topics(
 
     again = (await admin_bot.say("/reload")).only()
     assert "0 added · 0 updated · 50 unchanged" in again.text
+    # The reload counts as the import of this content: the next start does not redo it.
+    store = store_of(admin_bot)
+    assert await sync_data_dir(store, data_dir, now=dt.datetime.now(dt.UTC)) is None
 
 
 async def test_reload_of_invalid_data_changes_nothing_and_says_why(

@@ -34,7 +34,7 @@ from aseanbot.handlers.replies import edit_view, reply_view
 from aseanbot.handlers.subscriptions import thread_of
 from aseanbot.handlers.views import View
 from aseanbot.i18n import plural, t, t_plain
-from aseanbot.importing import import_path
+from aseanbot.importing import import_data_dir
 from aseanbot.loader import DataError
 from aseanbot.services import AppContext
 
@@ -167,7 +167,7 @@ async def cmd_reload(update: Update, context: AppContext) -> None:
     services = context.services
     data_dir = services.settings.data_dir
     try:
-        report = await import_path(services.opened_store, data_dir, now=services.clock())
+        report = await import_data_dir(services.opened_store, data_dir, now=services.clock())
     except DataError as error:
         blocks = render_data_problems("reload.invalid", str(error), path=str(data_dir))
         await reply_view(update, View(blocks))
