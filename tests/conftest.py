@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from aseanbot.store import Store
+from tests.feed_server import FeedServer
 
 # As the bot runs (cli.main): RetryAfter.retry_after is a timedelta, PTB's future default.
 os.environ.setdefault("PTB_TIMEDELTA", "1")
@@ -158,3 +159,14 @@ async def store(tmp_path: Path) -> AsyncIterator[Store]:
     opened = await Store.open(tmp_path / "test.db")
     yield opened
     await opened.close()
+
+
+@pytest.fixture
+async def feed_server() -> AsyncIterator[FeedServer]:
+    """A loopback server of fixture feeds; its slow feed outlasts every test fetcher's timeout."""
+    server = FeedServer(slow_delay=3.0)
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()

@@ -17,16 +17,6 @@ CAP = 256 * 1024
 
 
 @pytest.fixture
-async def feed_server() -> AsyncIterator[FeedServer]:
-    server = FeedServer(slow_delay=2.0, huge_size=16 * 1024 * 1024)
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
-
-
-@pytest.fixture
 async def fetcher(feed_server: FeedServer) -> AsyncIterator[FeedFetcher]:
     # Depends on the server so that it closes its connections before the server stops.
     fetcher = FeedFetcher(timeout=2.0, max_bytes=CAP, per_host_interval=0.0)

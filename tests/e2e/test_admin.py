@@ -8,7 +8,6 @@ import datetime as dt
 import re
 import shutil
 import sqlite3
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -46,16 +45,6 @@ async def admin_bot(bot: BotHarness) -> BotHarness:
     for job in bot.application.job_queue.jobs():
         job.schedule_removal()
     return bot
-
-
-@pytest.fixture
-async def feed_server() -> AsyncIterator[FeedServer]:
-    server = FeedServer()
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
 
 
 def services_of(bot: BotHarness) -> Services:

@@ -27,16 +27,6 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-async def feed_server() -> AsyncIterator[FeedServer]:
-    server = FeedServer(slow_delay=3.0, huge_size=4 * 1024 * 1024)
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
-
-
-@pytest.fixture
 async def fetcher(feed_server: FeedServer) -> AsyncIterator[FeedFetcher]:
     # A short timeout and no politeness wait: every source here is the same loopback host.
     fetcher = FeedFetcher(timeout=1.0, max_bytes=1024 * 1024, per_host_interval=0.0)
