@@ -370,6 +370,8 @@ async def test_sigterm_lets_a_digest_in_flight_finish_and_healthz_reports_it(
             assert body["last_telegram_ok_at"] is not None  # getMe, setMyCommands
             assert body["counters"]["digest_lag_seconds"] >= 60  # due two minutes ago
             assert not api.calls("sendMessage"), "the digest was sent before the signal"
+            # Queued is not yet sent: the signal must come while the fake holds the send.
+            await wait_until(lambda: api.sends_in_flight == 1)
             bot.signal(signal.SIGTERM)
             assert await bot.exit_code() == 0
             log = bot.log
