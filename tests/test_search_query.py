@@ -11,8 +11,10 @@ from hypothesis import strategies as st
 
 from aseanbot.store.search_query import (
     MAX_TERMS,
+    MatchAttempt,
     match_all_words,
     match_any_word,
+    match_attempts,
     search_terms,
 )
 
@@ -54,9 +56,41 @@ def test_a_one_letter_last_word_is_not_a_prefix() -> None:
     assert match_all_words(("x",)) == '"x"'
 
 
+def test_without_prefix_every_word_is_whole() -> None:
+    assert match_all_words(("rcep", "sig"), prefix=False) == '"rcep" AND "sig"'
+    assert match_any_word(("rcep", "sig"), prefix=False) == '"rcep" OR "sig"'
+
+
 def test_no_terms_give_no_expression() -> None:
     assert match_all_words(()) == ""
     assert match_any_word(()) == ""
+    assert match_attempts(()) == ()
+
+
+@pytest.mark.parametrize(
+    ("terms", "attempts"),
+    [
+        # Whole words, then the last as a prefix, then any word whole, then any with prefix.
+        (
+            ("rcep", "sig"),
+            [
+                ('"rcep" AND "sig"', False),
+                ('"rcep" AND ("sig" OR "sig"*)', False),
+                ('"rcep" OR "sig"', True),
+                ('"rcep" OR ("sig" OR "sig"*)', True),
+            ],
+        ),
+        # One word: no any-word fallback.
+        (("bangk",), [('"bangk"', False), ('("bangk" OR "bangk"*)', False)]),
+        # A one-letter last word is never a prefix, so nothing is tried twice.
+        (("x",), [('"x"', False)]),
+        (("ai", "x"), [('"ai" AND "x"', False), ('"ai" OR "x"', True)]),
+    ],
+)
+def test_attempts_try_whole_words_before_the_prefix(
+    terms: tuple[str, ...], attempts: list[tuple[str, bool]]
+) -> None:
+    assert match_attempts(terms) == tuple(MatchAttempt(e, any_word) for e, any_word in attempts)
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +145,9 @@ def test_any_text_gives_an_expression_sqlite_accepts(text: str) -> None:
     connection.execute("INSERT INTO t (body) VALUES ('some words')")
     terms = search_terms(text)
     assert len(terms) <= MAX_TERMS
-    for expression in (match_all_words(terms), match_any_word(terms)):
+    expressions = [match_all_words(terms), match_any_word(terms)]
+    expressions += [attempt.expression for attempt in match_attempts(terms)]
+    for expression in expressions:
         if expression:
             connection.execute("SELECT count(*) FROM t WHERE t MATCH ?", (expression,)).fetchone()
     connection.close()

@@ -25,6 +25,7 @@ from aseanbot.models import (
     Topic,
 )
 from aseanbot.store import Store
+from aseanbot.store import store as store_module
 from aseanbot.store.search_query import search_terms
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
@@ -432,14 +433,15 @@ async def test_a_year_filter_matches_every_year_an_item_spans(
 @pytest.mark.parametrize(
     ("item_id", "expected"),
     [
-        # trade (2) for the retreat and DEFA, the retreat newer; JP (1) for ADGMIN.
+        # trade (2) for the retreat and DEFA, the dated retreat first; JP (1) for ADGMIN.
         (
             "rcep-signed-hanoi-2020",
             ["aem-retreat-2025", "defa-negotiations", "5th-adgmin-bangkok-2025"],
         ),
         # Only ADGMIN shares ai-governance; sharing ASEAN alone does not count.
         ("asean-ai-guide-2024", ["5th-adgmin-bangkok-2025"]),
-        # Two topic matches (2 each, dated before undated), then partner matches (1 each).
+        # Two topic matches (2 each, dated before undated), then partner matches (1 each,
+        # the retreat nearer in date than RCEP).
         (
             "5th-adgmin-bangkok-2025",
             ["asean-ai-guide-2024", "defa-negotiations", "aem-retreat-2025"],
@@ -453,6 +455,53 @@ async def test_related_items_rank_by_shared_tags(
     assert item is not None
 
     assert [related.id for related in await loaded.related_items(item)] == expected
+
+
+async def test_related_items_tie_goes_to_the_nearest_in_date(
+    store: Store, dataset: Dataset
+) -> None:
+    # RCEP (2020), the retreat (2025) and DEFA (undated) all share trade with the guide.
+    moved = _replace_record(
+        dataset, "asean-ai-guide-2024", date=date(2021, 6, 1), topics=("trade",)
+    )
+    await store.import_dataset(moved, now=NOW)
+    item = await store.get_item("asean-ai-guide-2024")
+    assert item is not None
+
+    assert [related.id for related in await store.related_items(item)] == [
+        "rcep-signed-hanoi-2020",
+        "aem-retreat-2025",
+        "defa-negotiations",
+    ]
+
+
+async def test_related_items_come_only_from_the_nearest_in_date(
+    loaded: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store_module, "RELATED_DATED", 2)
+    monkeypatch.setattr(store_module, "RELATED_UNDATED", 0)
+    item = await loaded.get_item("rcep-signed-hanoi-2020")
+    assert item is not None
+
+    # The two dated items nearest 2020 are the AI guide (shares nothing) and ADGMIN (JP);
+    # the retreat, which shares trade, is further away, and DEFA is undated.
+    assert [related.id for related in await loaded.related_items(item)] == [
+        "5th-adgmin-bangkok-2025"
+    ]
+
+
+async def test_an_undated_item_is_related_to_the_newest_items(
+    loaded: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store_module, "RELATED_DATED", 2)
+    item = await loaded.get_item("defa-negotiations")
+    assert item is not None
+
+    # Trade and digital-economy (2 each) with the two newest; RCEP shares trade but is older.
+    assert [related.id for related in await loaded.related_items(item)] == [
+        "aem-retreat-2025",
+        "5th-adgmin-bangkok-2025",
+    ]
 
 
 async def test_related_items_respect_the_limit(loaded: Store) -> None:
@@ -586,6 +635,60 @@ async def test_search_covers_every_indexed_field(
     assert set(await _ids(loaded, text)) == expected
 
 
+async def test_a_whole_word_is_searched_before_words_it_starts(
+    store: Store, dataset: Dataset
+) -> None:
+    dataset = _replace_record(dataset, "defa-negotiations", summary="Talks on xylophones.")
+    dataset = _replace_record(
+        dataset, "aem-retreat-2025", summary="The xylo group played xylophones."
+    )
+    await store.import_dataset(dataset, now=NOW)
+
+    whole = await store.search_items("xylo")
+    typing = await store.search_items("xylop")
+
+    assert [hit.item.id for hit in whole.hits] == ["aem-retreat-2025"]
+    # Highlighted with what matched: the whole word only, not the longer word.
+    assert whole.hits[0].snippet_marked.startswith(
+        f"The {HIGHLIGHT_START}xylo{HIGHLIGHT_END} group played xylophones."
+    )
+    assert {hit.item.id for hit in typing.hits} == {"aem-retreat-2025", "defa-negotiations"}
+    assert f"{HIGHLIGHT_START}xylophones{HIGHLIGHT_END}" in typing.hits[0].snippet_marked
+
+
+async def test_many_matches_are_capped_and_shown_newest_first(
+    loaded: Store, dataset: Dataset, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store_module, "SEARCH_CANDIDATES", 2)
+    # A changed item is indexed again, so it becomes the most recently stored.
+    guide = _replace_record(dataset, "asean-ai-guide-2024", summary="A revised ASEAN guide.")
+    await loaded.import_dataset(guide, now=LATER)
+    defa = _replace_record(guide, "defa-negotiations", summary="Revised ASEAN DEFA talks.")
+    await loaded.import_dataset(defa, now=LATER + timedelta(hours=1))
+
+    # Every sample record names ASEAN: five match, counting stops at two.
+    pages = [await loaded.search_items("asean", limit=1, offset=n) for n in range(3)]
+
+    assert [(page.total, page.capped) for page in pages] == [(2, True)] * 3
+    assert [[hit.item.id for hit in page.hits] for page in pages] == [
+        ["defa-negotiations"],
+        ["asean-ai-guide-2024"],
+        [],  # only the first SEARCH_CANDIDATES can be paged through
+    ]
+    assert f"{HIGHLIGHT_START}ASEAN{HIGHLIGHT_END}" in pages[0].hits[0].snippet_marked
+
+
+async def test_fewer_matches_than_the_cap_are_ranked_not_capped(
+    loaded: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store_module, "SEARCH_CANDIDATES", 3)
+
+    result = await loaded.search_items("digital economy")
+
+    assert (result.total, result.capped) == (2, False)
+    assert [hit.item.id for hit in result.hits] == ["defa-negotiations", "5th-adgmin-bangkok-2025"]
+
+
 async def test_search_pages_keep_the_total(loaded: Store) -> None:
     everything = await loaded.search_items("asean", limit=50)
     first = await loaded.search_items("asean", limit=2)
@@ -593,6 +696,7 @@ async def test_search_pages_keep_the_total(loaded: Store) -> None:
 
     assert everything.total == 5
     assert first.total == second.total == 5
+    assert not everything.capped
     paged = [hit.item.id for hit in (*first.hits, *second.hits)]
     assert paged == [hit.item.id for hit in everything.hits][:4]
 

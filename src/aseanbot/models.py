@@ -141,6 +141,7 @@ class SearchResult:
     total: int
     terms: tuple[str, ...]  # the words actually searched for, after cleaning the input
     any_word: bool = False  # True when no item had every word, so items with any word are shown
+    capped: bool = False  # True when counting stopped at `total`: at least that many match
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from aseanbot.store import store as store_module
 from tests.e2e.harness import BotHarness, button_labels, entity_texts
 from tests.fake_bot_api import parse_telegram_html
 
@@ -46,6 +47,18 @@ async def test_search_results_page_with_buttons(bot: BotHarness) -> None:
     second = (await bot.press_button(first, "Next ▶")).only()
     assert second.edited
     assert "6–10 of" in second.text
+
+
+async def test_a_capped_count_is_not_shown_as_exact(
+    bot: BotHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store_module, "SEARCH_CANDIDATES", 7)
+    first = (await bot.say("/search asean")).only()
+    assert "7+ results for “asean”" in first.text
+    assert "1–5 of 7+" in first.text
+    second = (await bot.press_button(first, "Next ▶")).only()
+    assert "6–7 of 7+" in second.text
+    assert "Next ▶" not in button_labels(second)
 
 
 @pytest.mark.parametrize(

@@ -265,12 +265,19 @@ def render_search(result: SearchResult, query_text: str, offset: int) -> list[st
     shown_query = "“" + truncate(" ".join(result.terms), 80) + "”"
     if not result.hits:
         return [t("search.none", query=shown_query)]
-    header = [t("search.title", count=plural(result.total, "result"), query=shown_query)]
+    if result.capped:
+        # Counting stopped at the cap: "500+ results", never an exact number that is false.
+        total = f"{result.total}+"
+        count = t("count.result.many", count=total)
+    else:
+        total = str(result.total)
+        count = plural(result.total, "result")
+    header = [t("search.title", count=count, query=shown_query)]
     if result.any_word:
         header.append(t("search.any_word"))
     if result.total > len(result.hits):
         header.append(
-            t("search.page", first=offset + 1, last=offset + len(result.hits), total=result.total)
+            t("search.page", first=offset + 1, last=offset + len(result.hits), total=total)
         )
     blocks = ["\n".join(header)]
     for number, hit in enumerate(result.hits, offset + 1):

@@ -9,6 +9,7 @@ string, which FTS5 reads as plain text whatever it contains.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 # More words than this only slows the query down; nobody types a paragraph on purpose.
 MAX_TERMS = 16
@@ -32,26 +33,66 @@ def _quoted(term: str) -> str:
     return '"' + term.replace('"', '""') + '"'
 
 
-def _last_term(term: str) -> str:
-    """Match the last word whole or, while the user is still typing it, as a prefix."""
-    if len(term) < _MIN_PREFIX_LENGTH:
+def _last_term(term: str, *, prefix: bool) -> str:
+    """Match the last word whole or, while the user is still typing it, also as a prefix."""
+    if not prefix or not _can_be_prefix(term):
         return _quoted(term)
     return f"({_quoted(term)} OR {_quoted(term)}*)"
 
 
-def match_all_words(terms: tuple[str, ...]) -> str:
-    """Return an FTS5 expression that matches rows containing every term; '' for no terms."""
+def _can_be_prefix(term: str) -> bool:
+    """Whether `term`, as the last word, is also searched as the start of a longer word."""
+    return len(term) >= _MIN_PREFIX_LENGTH
+
+
+def match_all_words(terms: tuple[str, ...], *, prefix: bool = True) -> str:
+    """Return an FTS5 expression that matches rows containing every term; '' for no terms.
+
+    With `prefix`, the last term also matches words it starts ("decl" → "declaration").
+    """
     if not terms:
         return ""
     parts = [_quoted(term) for term in terms[:-1]]
-    parts.append(_last_term(terms[-1]))
+    parts.append(_last_term(terms[-1], prefix=prefix))
     return " AND ".join(parts)
 
 
-def match_any_word(terms: tuple[str, ...]) -> str:
-    """Return an FTS5 expression that matches rows containing at least one term."""
+def match_any_word(terms: tuple[str, ...], *, prefix: bool = True) -> str:
+    """Return an FTS5 expression that matches rows containing at least one term.
+
+    With `prefix`, the last term also matches words it starts.
+    """
     if not terms:
         return ""
     parts = [_quoted(term) for term in terms[:-1]]
-    parts.append(_last_term(terms[-1]))
+    parts.append(_last_term(terms[-1], prefix=prefix))
     return " OR ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class MatchAttempt:
+    """One FTS5 expression to try, and whether it asks for any word rather than all."""
+
+    expression: str
+    any_word: bool
+
+
+def match_attempts(terms: tuple[str, ...]) -> tuple[MatchAttempt, ...]:
+    """Return the expressions a search tries in order, keeping the first that matches.
+
+    Every word whole first; then the last word also as a prefix (the user may still be
+    typing it); then, for several words, any word whole, and any word with the prefix. The
+    prefix form comes second because FTS5, with no prefix index, merges the lists of every
+    indexed word it starts, which costs far more than the exact words do.
+    """
+    if not terms:
+        return ()
+    attempts = [MatchAttempt(match_all_words(terms, prefix=False), any_word=False)]
+    prefixed = _can_be_prefix(terms[-1])
+    if prefixed:
+        attempts.append(MatchAttempt(match_all_words(terms), any_word=False))
+    if len(terms) >= 2:
+        attempts.append(MatchAttempt(match_any_word(terms, prefix=False), any_word=True))
+        if prefixed:
+            attempts.append(MatchAttempt(match_any_word(terms), any_word=True))
+    return tuple(attempts)

@@ -45,7 +45,7 @@ from aseanbot.store.broadcasts import Broadcasts
 from aseanbot.store.feeds import Feeds
 from aseanbot.store.hashing import content_hash
 from aseanbot.store.migrations import migrate
-from aseanbot.store.search_query import match_all_words, match_any_word, search_terms
+from aseanbot.store.search_query import MatchAttempt, match_attempts, search_terms
 from aseanbot.store.stats import Stats
 from aseanbot.store.subscriptions import Subscriptions
 from aseanbot.store.timestamps import format_time, parse_time
@@ -87,6 +87,8 @@ _ITEM_LISTS = {
 # One statement loads whole items: a round trip to SQLite's thread per list field would cost
 # more than the query itself.
 _ITEM_SELECT = f"SELECT {_ITEM_COLUMNS}, {', '.join(_ITEM_LISTS.values())} FROM items AS i"
+# The same fields, for statements that join items to something else.
+_ITEM_FIELDS = f"{_ITEM_COLUMNS}, {', '.join(_ITEM_LISTS.values())}"
 
 _ITEM_LIST_TABLES = (
     "item_topics",
@@ -96,27 +98,43 @@ _ITEM_LIST_TABLES = (
     "item_people",
 )
 
-# bm25 weights per item_search column (item_id, title, body): a word in the title counts ten
-# times one in the body. Equal ranks fall back to the list order.
-# Search ranks the newest SEARCH_CANDIDATES matches (FTS5 walks rowids newest first without
-# scoring the rest), so its cost stays flat however many items match a common word; the
-# candidates come in rowid order, which is the order items were first stored.
+# Search counts the matches only up to SEARCH_CANDIDATES, then shows one page of them.
+# Below the cap every match is ranked with bm25 (weights per item_search column: item_id,
+# title, body; a word in the title counts ten times one in the body), ties newest first.
+# At the cap the matches are shown newest first without bm25: on its first call bm25 counts
+# every row holding each word, which grows with the store (tenfold from 100k to 1M items),
+# while FTS5 walks rowids newest first and stops at the LIMIT. Rowids follow the order in
+# which items were stored or last changed, so "newest" is the most recently stored.
 SEARCH_CANDIDATES = 500
-_SEARCH_SQL = """
-SELECT rowid, item_id FROM (
-    SELECT rowid, item_id, bm25(item_search, 0, 10.0, 1.0) AS score
-    FROM item_search WHERE item_search MATCH :match
-    ORDER BY rowid DESC LIMIT :candidates
+# Each row: the whole item, then its title and snippet with the matched words marked.
+_SEARCH_FIELDS = (
+    f"{_ITEM_FIELDS}, "
+    "highlight(item_search, 1, :start, :end) AS title_marked, "
+    "snippet(item_search, 2, :start, :end, '…', 24) AS snippet_marked"
 )
-ORDER BY score, rowid DESC
-LIMIT :limit OFFSET :offset
+# SQLite skips the OFFSET rows before it computes their fields, so only the rows shown pay
+# for snippet() and the item's lists. CROSS JOIN keeps item_search the outer loop, whose
+# rowid order FTS5 gives without sorting.
+_SEARCH_NEWEST_SQL = f"""
+SELECT {_SEARCH_FIELDS}
+FROM item_search CROSS JOIN items AS i ON i.id = item_search.item_id
+WHERE item_search MATCH :match
+ORDER BY item_search.rowid DESC LIMIT :limit OFFSET :offset
 """
-# Highlights only for the rows shown (snippet() is the costly part of a search).
-_HIGHLIGHT_SQL = """
-SELECT item_id,
-    highlight(item_search, 1, :start, :end) AS title_marked,
-    snippet(item_search, 2, :start, :end, '…', 24) AS snippet_marked
-FROM item_search WHERE item_search MATCH :match AND rowid IN (SELECT value FROM json_each(:rowids))
+# The ranking sorts rowids and scores only; the page's rows are then read one rowid lookup
+# each (CROSS JOIN keeps `ranked` the outer loop: the other order would walk every match a
+# second time).
+_SEARCH_RANKED_SQL = f"""
+SELECT {_SEARCH_FIELDS}
+FROM (
+    SELECT rowid AS hit, bm25(item_search, 0, 10.0, 1.0) AS score
+    FROM item_search WHERE item_search MATCH :match
+    ORDER BY score, rowid DESC LIMIT :limit OFFSET :offset
+) AS ranked
+CROSS JOIN item_search ON item_search.rowid = ranked.hit
+CROSS JOIN items AS i ON i.id = item_search.item_id
+WHERE item_search MATCH :match
+ORDER BY ranked.score, ranked.hit DESC
 """
 _COUNT_SQL = """
 SELECT count(*) FROM (
@@ -124,25 +142,61 @@ SELECT count(*) FROM (
 )
 """
 
-# Only items sharing a code are scored: the link tables' (code, item_id) indexes find them,
-# instead of scoring every item. Score: 2 per shared topic, 1 per shared partner, 1 per
-# shared country other than the ASEAN bloc code.
+# Related items are scored among a fixed number of candidates, so /event costs the same
+# however large the store: the RELATED_DATED dated items nearest in date to the item (read
+# from both sides of it through items_by_date), plus the RELATED_UNDATED most recently
+# changed undated items (ongoing negotiations and programmes belong to every period). An
+# undated item is anchored at the end of time, so its dated candidates are the newest items.
+# Scoring costs about 5–15 µs per candidate (up to three primary-key lookups, more when the
+# pages are not in SQLite's cache); 125 candidates keep /event within its latency aim.
+RELATED_DATED = 100
+RELATED_UNDATED = 25
+_UNDATED_ANCHOR = date.max.isoformat()
+_DATE_DISTANCE = "abs(julianday(i.date) - julianday(:anchor))"
+# Score: 2 per shared topic, 1 per shared partner, 1 per shared country (the ASEAN bloc code
+# is left out of :countries); each is a primary-key lookup per candidate, skipped when the
+# item has no code of that kind. `scored` is MATERIALIZED so that the scores are computed
+# once, not again for the ORDER BY. One statement returns the whole items, so it reads one
+# snapshot without an explicit transaction.
 _RELATED_SQL = f"""
-WITH shared (item_id, weight) AS (
-    SELECT x.item_id, 2 FROM item_topics AS x
-    WHERE x.code IN (SELECT value FROM json_each(:topics))
+WITH nearby (id, date, updated_at) AS (
+    SELECT * FROM (
+        SELECT id, date, updated_at FROM items WHERE date <= :anchor AND id <> :id
+        ORDER BY date DESC, updated_at DESC, id LIMIT :dated
+    )
     UNION ALL
-    SELECT x.item_id, 1 FROM item_partners AS x
-    WHERE x.code IN (SELECT value FROM json_each(:partners))
+    SELECT * FROM (
+        SELECT id, date, updated_at FROM items WHERE date > :anchor
+        ORDER BY date, updated_at, id DESC LIMIT :dated
+    )
+),
+candidates (id, date, updated_at) AS (
+    SELECT * FROM (
+        SELECT id, date, updated_at FROM nearby AS i
+        ORDER BY {_DATE_DISTANCE}, {_LIST_ORDER} LIMIT :dated
+    )
     UNION ALL
-    SELECT x.item_id, 1 FROM item_countries AS x
-    WHERE x.code <> :bloc AND x.code IN (SELECT value FROM json_each(:countries))
+    SELECT * FROM (
+        SELECT id, date, updated_at FROM items WHERE date IS NULL AND id <> :id
+        ORDER BY date DESC, updated_at DESC, id LIMIT :undated
+    )
+),
+scored (id, date, updated_at, score) AS MATERIALIZED (
+    SELECT c.id, c.date, c.updated_at,
+        CASE WHEN :topics = '[]' THEN 0 ELSE 2 * (SELECT count(*) FROM item_topics AS x
+            WHERE x.item_id = c.id AND x.code IN (SELECT value FROM json_each(:topics))) END
+        + CASE WHEN :partners = '[]' THEN 0 ELSE (SELECT count(*) FROM item_partners AS x
+            WHERE x.item_id = c.id AND x.code IN (SELECT value FROM json_each(:partners))) END
+        + CASE WHEN :countries = '[]' THEN 0 ELSE (SELECT count(*) FROM item_countries AS x
+            WHERE x.item_id = c.id AND x.code IN (SELECT value FROM json_each(:countries))) END
+    FROM candidates AS c
 )
-SELECT s.item_id FROM shared AS s JOIN items AS i ON i.id = s.item_id
-WHERE s.item_id <> :id
-GROUP BY s.item_id
-ORDER BY sum(s.weight) DESC, {_LIST_ORDER}
-LIMIT :limit
+SELECT {_ITEM_FIELDS} FROM (
+    SELECT i.id, i.score FROM scored AS i WHERE i.score > 0
+    ORDER BY i.score DESC, {_DATE_DISTANCE} NULLS LAST, {_LIST_ORDER} LIMIT :limit
+) AS related
+CROSS JOIN items AS i ON i.id = related.id
+ORDER BY related.score DESC, {_DATE_DISTANCE} NULLS LAST, {_LIST_ORDER}
 """
 
 # What search_items indexes between fields; it also shows inside snippets.
@@ -326,17 +380,6 @@ class Store:
         row = await self._row(sql, parameters)
         return int(row[0]) if row is not None else 0
 
-    async def _items(self, ids: Sequence[str]) -> tuple[Item, ...]:
-        """Load the items with these ids, in the order given; unknown ids are skipped."""
-        if not ids:
-            return ()
-        rows = await self._rows(
-            f"{_ITEM_SELECT} WHERE i.id IN (SELECT value FROM json_each(?))",
-            (json.dumps(list(ids)),),
-        )
-        items = {row["id"]: _item_from_row(row) for row in rows}
-        return tuple(items[item_id] for item_id in ids if item_id in items)
-
     # -- reference data -------------------------------------------------------------------
 
     async def topics(self) -> tuple[Topic, ...]:
@@ -493,76 +536,90 @@ class Store:
         return tuple(_item_from_row(row) for row in rows)
 
     async def related_items(self, item: Item, limit: int = 3) -> tuple[Item, ...]:
-        """Return up to `limit` other items sharing the most topics, partners and countries.
+        """Return up to `limit` items from around the same time sharing the most codes.
 
-        Score: 2 per shared topic, 1 per shared partner, 1 per shared country other than
-        ASEAN (which nearly every item names); ties go to the newest. Only scores above 0.
+        Candidates: the RELATED_DATED dated items nearest in date to `item` and the
+        RELATED_UNDATED most recently changed undated ones (an undated item counts as
+        current: its dated candidates are the newest). Score: 2 per shared topic, 1 per
+        shared partner, 1 per shared country other than ASEAN (which nearly every item
+        names); only scores above 0. Ties go to the nearest in date (undated ones after
+        dated ones), then the newest.
         """
         parameters = {
             "id": item.id,
+            "anchor": _UNDATED_ANCHOR if item.date is None else item.date.isoformat(),
+            "dated": RELATED_DATED,
+            "undated": RELATED_UNDATED,
             "topics": json.dumps(list(item.topics)),
             "partners": json.dumps(list(item.partners)),
-            "countries": json.dumps(list(item.countries)),
-            "bloc": ASEAN_CODE,
+            # Nearly every item names the bloc, so sharing it says nothing.
+            "countries": json.dumps([code for code in item.countries if code != ASEAN_CODE]),
             "limit": max(0, limit),
         }
-        async with self._lock, self._transaction(write=False):
+        async with self._lock:
             rows = await self._rows(_RELATED_SQL, parameters)
-            return await self._items([row[0] for row in rows])
+        return tuple(_item_from_row(row) for row in rows)
 
     async def search_items(self, text: str, *, limit: int = 5, offset: int = 0) -> SearchResult:
         """Full-text search over titles and bodies; never raises for any input text.
 
-        Every word must match; when no item has them all and there are several words, items
-        with any word are returned and `any_word` is set.
+        Every word must match, the last also as a prefix only when it matches nothing
+        whole; when no item has them all and there are several words, items with any word
+        are returned and `any_word` is set (see search_query.match_attempts).
+
+        Order: when fewer than SEARCH_CANDIDATES items match, all of them by relevance
+        (bm25, title words weigh more), ties newest first; otherwise newest first (the most
+        recently stored or changed), `total` is SEARCH_CANDIDATES, `capped` is set, and
+        only those first SEARCH_CANDIDATES can be paged through.
         """
         terms = search_terms(text)
         if not terms:
             return SearchResult(hits=(), total=0, terms=())
+        offset, limit = max(0, offset), max(0, limit)
         async with self._lock, self._transaction(write=False):
-            any_word = False
-            match = match_all_words(terms)
-            total = await self._count_matches(match)
-            if total == 0 and len(terms) >= 2:
-                any_word = True
-                match = match_any_word(terms)
-                total = await self._count_matches(match)
-            ranked = await self._rows(
-                _SEARCH_SQL,
-                {
-                    "match": match,
-                    "candidates": SEARCH_CANDIDATES,
-                    "limit": max(0, limit),
-                    "offset": max(0, offset),
-                },
-            )
-            marked = {
-                row[0]: (row[1], row[2])
-                for row in await self._rows(
-                    _HIGHLIGHT_SQL,
+            attempt, total = await self._first_match(terms)
+            capped = total >= SEARCH_CANDIDATES
+            if capped:
+                sql = _SEARCH_NEWEST_SQL
+                limit = min(limit, max(0, SEARCH_CANDIDATES - offset))
+            else:
+                sql = _SEARCH_RANKED_SQL
+            rows: list[sqlite3.Row] = []
+            if total and limit:
+                rows = await self._rows(
+                    sql,
                     {
+                        "match": attempt.expression,
                         "start": HIGHLIGHT_START,
                         "end": HIGHLIGHT_END,
-                        "match": match,
-                        "rowids": json.dumps([row[0] for row in ranked]),
+                        "limit": limit,
+                        "offset": offset,
                     },
                 )
-            }
-            ids = [row[1] for row in ranked]
-            items = {item.id: item for item in await self._items(ids)}
         hits = tuple(
             SearchHit(
-                item=items[item_id],
-                title_marked=marked[item_id][0],
-                snippet_marked=marked[item_id][1],
+                item=_item_from_row(row),
+                title_marked=row["title_marked"],
+                snippet_marked=row["snippet_marked"],
             )
-            for item_id in ids
-            if item_id in items and item_id in marked
+            for row in rows
         )
-        return SearchResult(hits=hits, total=total, terms=terms, any_word=any_word)
+        return SearchResult(
+            hits=hits, total=total, terms=terms, any_word=attempt.any_word, capped=capped
+        )
+
+    async def _first_match(self, terms: tuple[str, ...]) -> tuple[MatchAttempt, int]:
+        """Return the first of the search's attempts that matches and its capped count,
+        or the last attempt and 0."""
+        attempts = match_attempts(terms)
+        for attempt in attempts:
+            total = await self._count_matches(attempt.expression)
+            if total:
+                return attempt, total
+        return attempts[-1], 0
 
     async def _count_matches(self, match: str) -> int:
-        """How many items match, counted up to the number search ranks."""
+        """How many items match, counted up to SEARCH_CANDIDATES."""
         return await self._count(_COUNT_SQL, (match, SEARCH_CANDIDATES))
 
     async def summary(self) -> StoreSummary:
