@@ -3,8 +3,9 @@
 A synthetic store with 100k items gets N due subscriptions spread over 1k distinct profiles
 (followed topics and countries). One pass is timed in two parts, as DigestSender runs them:
 claiming (`DigestSender._claim_due`: every due subscription gets its ledger row and its next
-due time, in batches) and building (the pending ledger rows read back with their
-subscriptions, and `DigestSender._build` for each, which renders every distinct profile once).
+due time, set-based per distinct schedule, in batches) and building
+(`DigestSender._prepared_pages`: the pending ledger rows read back page by page, light columns
+only, with every distinct profile rendered once).
 Nothing is sent: the bot answers in process and is never called. Sizes 10k, 30k and 100k show
 how the pass grows. Baseline: a bare ``SELECT count(*) FROM subscriptions`` over its own
 aiosqlite connection on the same file, at each size.
@@ -26,7 +27,7 @@ from telegram.ext import ExtBot
 
 from aseanbot.catalog import Catalog
 from aseanbot.console import CONSOLE_TOKEN, ConsoleBotApi
-from aseanbot.delivery.digests import DigestSender, PassReport, ProfileKey
+from aseanbot.delivery.digests import DigestSender, PassReport
 from aseanbot.store import Store
 from benchmarks import BenchmarkResult, Figure, load_average
 from benchmarks.synthetic import SyntheticStore, create_store, with_subscriptions
@@ -70,27 +71,22 @@ async def measure_pass(synthetic: SyntheticStore) -> dict[str, Any]:
         began = time.perf_counter()
         await sender._claim_due(report)
         claimed = time.perf_counter()
-        pending = await store.subscriptions.pending(
-            dt.datetime.now(dt.UTC), limit=synthetic.subscriptions + 1
-        )
-        read = time.perf_counter()
-        built: dict[ProfileKey, list[str]] = {}
-        messages = 0
-        for delivery, subscription in pending:
-            messages += len(await sender._build(delivery, subscription, built))
+        pending = messages = 0
+        async for page in sender._prepared_pages(report):
+            pending += len(page.digests)
+            messages += sum(len(page.parts(digest)) for digest in page.digests)
         finished = time.perf_counter()
     finally:
         await store.close()
     return {
         "subscriptions": synthetic.subscriptions,
         "claim_s": claimed - began,
-        "read_pending_s": read - claimed,
         "build_s": finished - claimed,
         "pass_s": finished - began,
         "claimed": report.claimed,
         "skipped": report.skipped,
-        "pending": len(pending),
-        "profiles_built": len(built),
+        "pending": pending,
+        "profiles_built": report.profiles_built,
         "messages": messages,
         "count_scan_s": baseline,
     }

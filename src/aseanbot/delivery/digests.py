@@ -1,10 +1,13 @@
 """Send the digests that are due: claim them in the ledger, build each profile once, deliver.
 
 One pass: (1) every subscription due by now gets a pending ledger row for its period and its
-schedule moves on, in one transaction; (2) every pending row — new, retried, or left by a
-crash — is sent, part by part, each part recorded as it goes; (3) the row is settled and the
-chat's watermark moves to the end of the digest's window. A digest is built once per
-(topics, countries, window), however many chats share it.
+schedule moves on, set-based: the period and next due time are worked out once per distinct
+schedule, and each batch of subscriptions is claimed in one transaction; (2) every pending row
+— new, retried, or left by a crash — is read page by page, only the columns sending needs,
+and sent part by part, each part but the last recorded as it goes; (3) the row is settled and
+the chat's watermark moves to the end of the digest's window, the rows that finish together
+in one transaction. A digest is built once per (topics, countries, window, zone), however
+many chats share it; each window's items are read once and each item is rendered once.
 """
 
 from __future__ import annotations
@@ -12,7 +15,9 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import AsyncGenerator, Callable, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,20 +29,41 @@ from telegram.ext import ExtBot
 from aseanbot.catalog import Catalog
 from aseanbot.delivery.outcomes import SendFailure, Verdict, classify_send_error
 from aseanbot.delivery.pass_lock import PassLock
-from aseanbot.formatting.digest import digest_keyboard, render_digest, render_empty_digest
+from aseanbot.formatting.digest import (
+    digest_keyboard,
+    render_digest,
+    render_digest_entry,
+    render_empty_digest,
+)
 from aseanbot.formatting.split import split_message
-from aseanbot.models import Delivery, Subscription
-from aseanbot.scheduling import latest_due, next_due, zone_for
+from aseanbot.models import Item, Subscription
+from aseanbot.scheduling import Schedule, latest_due, next_due, zone_for
 from aseanbot.store import Store
-from aseanbot.store.subscriptions import Claim
+from aseanbot.store.subscriptions import (
+    DigestProfile,
+    PendingDigest,
+    PendingPage,
+    ProfileKey,
+    SchedulePlan,
+    Settlement,
+    Subscriptions,
+    read_profile,
+)
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_GRACE = dt.timedelta(hours=6)
 # Sends in flight at once: enough to keep the rate limiter's budget busy across many chats,
-# and the bound on digests that may go out twice if the process is killed mid-pass.
+# and the bound on digests that may go out twice if the process is killed mid-pass (a digest
+# holds its place until its completion is written).
 DEFAULT_CONCURRENCY = 64
-CLAIM_BATCH = 1000
+# Due subscriptions claimed per transaction: short enough that a command waiting for the
+# store is not held up for long, large enough that 100k subscriptions take few round trips.
+CLAIM_BATCH = 5000
+# Pending digests read per page.
+PAGE_SIZE = 1000
+# Completions written per transaction at most.
+SETTLE_BATCH = 64
 MAX_ATTEMPTS = 5
 # Waits before the 2nd, 3rd, … attempt after a timeout, network error or server error.
 RETRY_DELAYS = (
@@ -47,10 +73,12 @@ RETRY_DELAYS = (
     dt.timedelta(hours=1),
 )
 MAX_DIGEST_ITEMS = 200
-
-# What makes two digests the same: followed topics and countries, the window, and the zone
-# its header's times are shown in.
-ProfileKey = tuple[tuple[str, ...], tuple[str, ...], dt.datetime, dt.datetime, str]
+# A window's items are read once, unfiltered, and filtered per profile, when there are at
+# most this many; a busier window is read per profile, filtered by the store.
+WINDOW_ITEMS = 1000
+# How many profiles of a page must share a window for it to be read whole: for one or two,
+# the store's filtered reads cost less.
+WINDOW_SHARED = 3
 
 
 @dataclass
@@ -68,6 +96,103 @@ class PassReport:
     profiles_built: int = 0
     busy: bool = False  # skipped: another pass (in this or another process) was running
     errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _PassCache:
+    """What one pass builds once and reuses: profiles, window items, entries and digests."""
+
+    profiles: dict[ProfileKey, DigestProfile] = field(default_factory=dict)
+    digests: dict[ProfileKey, list[str]] = field(default_factory=dict)
+    empty: dict[ProfileKey, list[str]] = field(default_factory=dict)
+    # None: too many items in the window to filter them here.
+    windows: dict[tuple[dt.datetime, dt.datetime], tuple[Item, ...] | None] = field(
+        default_factory=dict
+    )
+    # By id and change time: an item changed during the pass is rendered again.
+    entries: dict[tuple[str, dt.datetime], str] = field(default_factory=dict)
+
+    def entry(self, item: Item) -> str:
+        key = (item.id, item.updated_at)
+        text = self.entries.get(key)
+        if text is None:
+            text = self.entries[key] = render_digest_entry(item)
+        return text
+
+    def parts_for(self, digest: PendingDigest) -> list[str]:
+        """The messages of a digest whose profile is built; none: settle it as empty."""
+        parts = self.digests[digest.profile]
+        if parts or not digest.send_empty:
+            return parts
+        empty = self.empty.get(digest.profile)
+        if empty is None:
+            profile = self.profiles[digest.profile]
+            zone = zone_for(profile.timezone)
+            empty = split_message(render_empty_digest(since=profile.window_start, zone=zone))
+            self.empty[digest.profile] = empty
+        return empty
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedPage:
+    """A page of pending digests whose profiles are all built."""
+
+    digests: tuple[PendingDigest, ...]
+    built: _PassCache
+
+    def parts(self, digest: PendingDigest) -> list[str]:
+        return self.built.parts_for(digest)
+
+    def window_end(self, digest: PendingDigest) -> dt.datetime:
+        return self.built.profiles[digest.profile].window_end
+
+
+class _Settler:
+    """Writes finished digests to the ledger in groups.
+
+    Each digest waits until its own settlement is written; the settlements that queue up while
+    one transaction is written go together in the next (at most SETTLE_BATCH). At 30 messages
+    a second that is one transaction per digest, as before; at paid-broadcast rates, one per
+    several dozen.
+    """
+
+    def __init__(self, ledger: Subscriptions, clock: Callable[[], dt.datetime]) -> None:
+        self._ledger = ledger
+        self._clock = clock
+        self._queue: list[tuple[Settlement, asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def settle(self, settlement: Settlement) -> None:
+        """Return once `settlement` is written; raise what writing it raised."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.append((settlement, future))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write(), name="digest-settler")
+        await future
+
+    async def close(self) -> None:
+        """Wait for the writes already queued (a pass ends with nothing left unwritten)."""
+        if self._writer is not None:
+            await asyncio.wait([self._writer])
+
+    async def _write(self) -> None:
+        while self._queue:
+            batch = self._queue[:SETTLE_BATCH]
+            del self._queue[:SETTLE_BATCH]
+            try:
+                await self._ledger.settle([s for s, _ in batch], now=self._clock())
+            except Exception as error:  # each waiting digest raises it
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(error)
+                continue
+            except BaseException:
+                for _, future in (*batch, *self._queue):
+                    future.cancel()
+                raise
+            for _, future in batch:
+                if not future.done():  # the digest's task may have been cancelled meanwhile
+                    future.set_result(None)
 
 
 class DigestSender:
@@ -135,127 +260,194 @@ class DigestSender:
 
     async def _claim_due(self, report: PassReport) -> None:
         now = self._clock()
-        subscriptions = self._store.subscriptions
-        while not self._stop_requested:
-            due = await subscriptions.due(now, limit=CLAIM_BATCH)
-            if not due:
-                return
-            claims = [self._claim_for(subscription, now) for subscription in due]
-            await subscriptions.claim(claims, now=now)
-            report.claimed += sum(1 for c in claims if c.period is not None)
-            report.skipped += sum(1 for c in claims if c.period is None)
+        ledger = self._store.subscriptions
+        if self._stop_requested:
+            return
+        for schedule in await ledger.due_schedules(now):
+            plan = self._plan(schedule, now)
+            while not self._stop_requested:
+                taken = await ledger.claim_due(plan, now=now, limit=CLAIM_BATCH)
+                if plan.period is not None:
+                    report.claimed += taken
+                else:
+                    report.skipped += taken
+                if taken < CLAIM_BATCH:
+                    break  # all claimed (one that fell due meanwhile waits for the next pass)
 
-    def _claim_for(self, subscription: Subscription, now: dt.datetime) -> Claim:
-        schedule = subscription.schedule
+    def _plan(self, schedule: Schedule, now: dt.datetime) -> SchedulePlan:
+        """Work out once what every subscription due on `schedule` gets at `now`."""
         # After downtime several periods may have passed: one digest covers them all.
         period = latest_due(schedule, at_or_before=now)
         if period is not None and now - period > self._grace:
             logger.info(
-                "Digest for chat %s fell due at %s, beyond the grace window; its items wait "
-                "for the next one",
-                subscription.chat_id,
+                "Digests due at %s (%s %s, %s) fell due beyond the grace window; their items "
+                "wait for the next one",
                 period.isoformat(),
+                schedule.frequency,
+                f"{schedule.local_time:%H:%M}",
+                schedule.timezone,
             )
             period = None
-        return Claim(
-            chat_id=subscription.chat_id,
-            period=period,
-            next_due_at=next_due(schedule, after=now),
+        return SchedulePlan(
+            schedule=schedule, period=period, next_due_at=next_due(schedule, after=now)
         )
 
-    # -- sending --------------------------------------------------------------------------
+    # -- building -------------------------------------------------------------------------
 
-    async def _send_pending(self, report: PassReport) -> None:
-        subscriptions = self._store.subscriptions
-        built: dict[ProfileKey, list[str]] = {}
-        semaphore = asyncio.Semaphore(self._concurrency)
-        seen: set[int] = set()
-        while not self._stop_requested:
-            batch = [
-                pair
-                for pair in await subscriptions.pending(self._clock(), limit=CLAIM_BATCH)
-                if pair[0].id not in seen
-            ]
-            if not batch:
-                return
-            seen.update(delivery.id for delivery, _ in batch)
+    async def _prepared_pages(self, report: PassReport) -> AsyncGenerator[PreparedPage, None]:
+        """Pending digests page by page, with every profile built (once in the pass).
 
-            async def deliver(delivery: Delivery, subscription: Subscription) -> None:
-                async with semaphore:
-                    await self._deliver(delivery, subscription, built, report)
+        Digests ready when the pass began: one retried during the pass waits for the next.
+        """
+        ledger = self._store.subscriptions
+        now = self._clock()
+        cache = _PassCache()
+        reading = asyncio.ensure_future(ledger.pending_page(now, after=None, limit=PAGE_SIZE))
+        try:
+            while not self._stop_requested:
+                page = await reading
+                if page.resume_after is not None:
+                    # The next page is read on SQLite's thread while this one is built here.
+                    reading = asyncio.ensure_future(
+                        ledger.pending_page(now, after=page.resume_after, limit=PAGE_SIZE)
+                    )
+                await self._build_profiles(page, cache, report)
+                if page.digests:
+                    yield PreparedPage(digests=page.digests, built=cache)
+                if page.resume_after is None:
+                    return
+        finally:
+            if not reading.done():
+                reading.cancel()
+                await asyncio.wait([reading])
 
-            await asyncio.gather(*(deliver(d, s) for d, s in batch))
+    async def _build_profiles(
+        self, page: PendingPage, cache: _PassCache, report: PassReport
+    ) -> None:
+        """Build the profiles of a page's digests that are not built yet."""
+        unbuilt = {digest.profile for digest in page.digests} - cache.digests.keys()
+        for key in unbuilt:
+            if key not in cache.profiles:
+                cache.profiles[key] = read_profile(key)
+        # Windows shared by several profiles still to build are read whole, once.
+        sharing = Counter(
+            (cache.profiles[key].window_start, cache.profiles[key].window_end) for key in unbuilt
+        )
+        # In page order: the same on every run, and the page's first digests wait least.
+        for digest in page.digests:
+            key = digest.profile
+            if key in cache.digests:
+                continue
+            profile = cache.profiles[key]
+            whole = sharing[profile.window_start, profile.window_end] >= WINDOW_SHARED
+            cache.digests[key] = await self._build(profile, cache, whole=whole)
+            report.profiles_built += 1
+
+    async def _build(self, profile: DigestProfile, cache: _PassCache, *, whole: bool) -> list[str]:
+        """The messages of one profile's digest; none when nothing is new.
+
+        `whole`: read the window's items unfiltered (once per pass) and filter them here.
+        """
+        window = (profile.window_start, profile.window_end)
+        if whole and window not in cache.windows:
+            found = await self._store.items_changed(
+                since=profile.window_start, until=profile.window_end, limit=WINDOW_ITEMS + 1
+            )
+            cache.windows[window] = found if len(found) <= WINDOW_ITEMS else None
+        in_window = cache.windows.get(window)
+        if in_window is None:
+            items: Sequence[Item] = await self._store.items_changed(
+                since=profile.window_start,
+                until=profile.window_end,
+                topics=profile.topics,
+                countries=profile.countries,
+                limit=MAX_DIGEST_ITEMS,
+            )
+        else:
+            items = _followed(in_window, profile.topics, profile.countries)[:MAX_DIGEST_ITEMS]
+        return self._render(
+            items,
+            topics=profile.topics,
+            since=profile.window_start,
+            timezone=profile.timezone,
+            render_entry=cache.entry,
+        )
+
+    def _render(
+        self,
+        items: Sequence[Item],
+        *,
+        topics: Sequence[str],
+        since: dt.datetime,
+        timezone: str,
+        render_entry: Callable[[Item], str] = render_digest_entry,
+    ) -> list[str]:
+        blocks = render_digest(
+            items,
+            self._catalog(),
+            followed_topics=topics,
+            since=since,
+            zone=zone_for(timezone),
+            render_entry=render_entry,
+        )
+        return split_message(blocks) if blocks else []
 
     async def preview(self, subscription: Subscription) -> list[str]:
         """The digest this chat would get now, as messages; never touches the ledger.
 
         Nothing new gives the "no new updates" message, so a preview always shows something.
         """
-        parts = await self._render(subscription, since=subscription.watermark, until=self._clock())
-        if parts:
-            return parts
-        zone = zone_for(subscription.schedule.timezone)
-        return split_message(render_empty_digest(since=subscription.watermark, zone=zone))
-
-    async def _render(
-        self, subscription: Subscription, *, since: dt.datetime, until: dt.datetime
-    ) -> list[str]:
+        since, timezone = subscription.watermark, subscription.schedule.timezone
         items = await self._store.items_changed(
             since=since,
-            until=until,
+            until=self._clock(),
             topics=subscription.topics,
             countries=subscription.countries,
             limit=MAX_DIGEST_ITEMS,
         )
-        blocks = render_digest(
-            items,
-            self._catalog(),
-            followed_topics=subscription.topics,
-            since=since,
-            zone=zone_for(subscription.schedule.timezone),
-        )
-        return split_message(blocks) if blocks else []
+        parts = self._render(items, topics=subscription.topics, since=since, timezone=timezone)
+        if parts:
+            return parts
+        return split_message(render_empty_digest(since=since, zone=zone_for(timezone)))
 
-    async def _build(
-        self, delivery: Delivery, subscription: Subscription, built: dict[ProfileKey, list[str]]
-    ) -> list[str]:
-        key: ProfileKey = (
-            subscription.topics,
-            subscription.countries,
-            delivery.window_start,
-            delivery.window_end,
-            subscription.schedule.timezone,
-        )
-        parts = built.get(key)
-        if parts is None:
-            parts = await self._render(
-                subscription, since=delivery.window_start, until=delivery.window_end
-            )
-            built[key] = parts
-        if not parts and subscription.send_empty:
-            zone = zone_for(subscription.schedule.timezone)
-            return split_message(render_empty_digest(since=delivery.window_start, zone=zone))
-        return parts
+    # -- sending --------------------------------------------------------------------------
+
+    async def _send_pending(self, report: PassReport) -> None:
+        semaphore = asyncio.Semaphore(self._concurrency)
+        settler = _Settler(self._store.subscriptions, self._clock)
+        keyboard = digest_keyboard()  # the same under every digest: built once
+
+        async def deliver(digest: PendingDigest, page: PreparedPage) -> None:
+            # The place is held until the digest is settled: at most `concurrency` digests
+            # are ever sent but not yet written as sent.
+            async with semaphore:
+                await self._deliver(digest, page, keyboard, settler, report)
+
+        try:
+            async with aclosing(self._prepared_pages(report)) as pages:
+                async for page in pages:
+                    await asyncio.gather(*(deliver(digest, page) for digest in page.digests))
+        finally:
+            await settler.close()
 
     async def _deliver(
         self,
-        delivery: Delivery,
-        subscription: Subscription,
-        built: dict[ProfileKey, list[str]],
+        digest: PendingDigest,
+        page: PreparedPage,
+        keyboard: InlineKeyboardMarkup,
+        settler: _Settler,
         report: PassReport,
     ) -> None:
+        parts = page.parts(digest)
+        window_end = page.window_end(digest)
         subscriptions = self._store.subscriptions
-        parts = await self._build(delivery, subscription, built)
-        if len(built) > report.profiles_built:
-            report.profiles_built = len(built)
         if not parts:
-            await subscriptions.complete(delivery, state="empty", now=self._clock())
+            await settler.settle(Settlement(digest.id, "empty", None, window_end))
             report.empty += 1
             return
-        chat_id = subscription.chat_id
-        thread_id = subscription.thread_id
-        keyboard = digest_keyboard()
-        index = delivery.parts_sent  # resume after the parts a crashed pass already sent
+        chat_id = digest.chat_id
+        thread_id = digest.thread_id
+        index = digest.parts_sent  # resume after the parts a crashed pass already sent
         while index < len(parts):
             if self._stop_requested:
                 return  # pending, resumed from `index` at the next start
@@ -283,16 +475,18 @@ class DigestSender:
                     case Verdict.REFUSED:
                         # Our own message was refused: retrying would fail the same way.
                         logger.error("Digest for chat %s was refused: %s", chat_id, failure.message)
-                        await self._give_up(delivery, failure.reason, report)
+                        await self._give_up(digest, failure.reason, report)
                     case Verdict.RETRY:
-                        await self._retry_later(delivery, failure, report)
+                        await self._retry_later(digest, failure, report)
                 return
             index += 1
             report.messages += 1
-            await subscriptions.record_part_sent(
-                delivery.id, parts_sent=index, parts_total=len(parts), now=self._clock()
-            )
-        await subscriptions.complete(delivery, state="sent", now=self._clock())
+            if not last:
+                # The last part is recorded with the settlement, which follows at once.
+                await subscriptions.record_part_sent(
+                    digest.id, parts_sent=index, parts_total=len(parts), now=self._clock()
+                )
+        await settler.settle(Settlement(digest.id, "sent", len(parts), window_end))
         report.sent += 1
 
     async def _send(
@@ -319,7 +513,7 @@ class DigestSender:
         await self._store.subscriptions.deactivate(chat_id, reason=reason, now=self._clock())
         report.deactivated += 1
 
-    async def _give_up(self, delivery: Delivery, reason: str, report: PassReport) -> None:
+    async def _give_up(self, delivery: PendingDigest, reason: str, report: PassReport) -> None:
         await self._store.subscriptions.fail_attempt(
             delivery, error=reason, retry_at=None, now=self._clock()
         )
@@ -327,7 +521,7 @@ class DigestSender:
         report.errors.append(reason)
 
     async def _retry_later(
-        self, delivery: Delivery, failure: SendFailure, report: PassReport
+        self, delivery: PendingDigest, failure: SendFailure, report: PassReport
     ) -> None:
         reason = failure.reason
         attempt = delivery.attempts + 1
@@ -348,3 +542,16 @@ class DigestSender:
             delivery, error=reason, retry_at=self._clock() + delay, now=self._clock()
         )
         report.retrying += 1
+
+
+def _followed(items: Sequence[Item], topics: Sequence[str], countries: Sequence[str]) -> list[Item]:
+    """The items on any of `topics` and naming any of `countries` (empty: no condition),
+    as `Store.items_changed` filters them, in their order."""
+    wanted_topics = frozenset(topics)
+    wanted_countries = frozenset(countries)
+    return [
+        item
+        for item in items
+        if (not wanted_topics or not wanted_topics.isdisjoint(item.topics))
+        and (not wanted_countries or not wanted_countries.isdisjoint(item.countries))
+    ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, tzinfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
@@ -55,8 +55,13 @@ def render_digest(
     followed_topics: Sequence[str],
     since: datetime,
     zone: tzinfo,
+    render_entry: Callable[[Item], str] = render_digest_entry,
 ) -> list[str]:
-    """Blocks of a digest (for split_message); an empty list when nothing is new."""
+    """Blocks of a digest (for split_message); an empty list when nothing is new.
+
+    `render_entry` renders one item; a digest pass passes a cached `render_digest_entry`, as
+    the same item appears in many digests.
+    """
     groups = group_by_topic(items, catalog, followed_topics)
     count = sum(len(group) for _, group in groups)
     if not count:
@@ -71,7 +76,7 @@ def render_digest(
     ]
     for slug, group in groups:
         heading = "🏷 " + bold(catalog.topic_name(slug))
-        entries = [render_digest_entry(item) for item in group]
+        entries = [render_entry(item) for item in group]
         # The heading travels with its first entry, so a split never strands it.
         blocks.append(heading + "\n" + entries[0])
         blocks.extend(entries[1:])
