@@ -1286,14 +1286,7 @@ class FakeBotApi:
 
     async def _send_message(self, params: JSONDict) -> JSONDict:
         chat_id = self._resolve_chat(params.get("chat_id"))
-        plain, entities = _render_text(
-            params.get("text"),
-            params.get("parse_mode"),
-            params.get("entities"),
-            limit=MESSAGE_LIMIT,
-            too_long="message is too long",
-        )
-        markup = _check_reply_markup(params.get("reply_markup"))
+        plain, entities, markup = check_message(params)
         thread_id = _as_int(params.get("message_thread_id"))
         preview = params.get("link_preview_options")
         preview = preview if isinstance(preview, dict) else None
@@ -1387,15 +1380,8 @@ class FakeBotApi:
 
     async def _edit_message_text(self, params: JSONDict) -> JSONDict | bool:
         target = self._message_to_edit(params)
-        plain, entities = _render_text(
-            params.get("text"),
-            params.get("parse_mode"),
-            params.get("entities"),
-            limit=MESSAGE_LIMIT,
-            too_long="message is too long",
-        )
         # Like Telegram, an edit without reply_markup removes the inline keyboard.
-        markup = _check_reply_markup(params.get("reply_markup"))
+        plain, entities, markup = check_message(params)
         if target is None:
             return True
         chat_id, old = target
@@ -1616,6 +1602,21 @@ async def _read_params(request: web.Request) -> JSONDict:
             else:
                 params[name] = _decode_form_value(name, str(value))
     return params
+
+
+def check_message(params: JSONDict) -> tuple[str, list[JSONDict], JSONDict | None]:
+    """Check a sendMessage's text, parse mode and keyboard as Telegram does.
+
+    Returns the plain text, its entities and the keyboard; raises _ApiError (400) otherwise.
+    """
+    plain, entities = _render_text(
+        params.get("text"),
+        params.get("parse_mode"),
+        params.get("entities"),
+        limit=MESSAGE_LIMIT,
+        too_long="message is too long",
+    )
+    return plain, entities, _check_reply_markup(params.get("reply_markup"))
 
 
 # --------------------------------------------------------------------------- standalone

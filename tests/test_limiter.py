@@ -14,11 +14,14 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from telegram import BotCommand
 from telegram.error import RetryAfter
 from telegram.ext import ExtBot
 
 from aseanbot.delivery.limiter import (
+    LATE_START_GRACE,
     SWEEP_MIN_CHATS,
     RoundTrips,
     Send,
@@ -39,14 +42,6 @@ pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecatio
 BULK = {"bulk": True}
 LIMITER_LOGGER = "aseanbot.delivery.limiter"
 GROUP = -1001234567890
-
-
-@pytest.fixture
-async def fake_api() -> AsyncIterator[FakeBotApi]:
-    api = FakeBotApi()
-    await api.start()
-    yield api
-    await api.stop()
 
 
 @asynccontextmanager
@@ -450,3 +445,71 @@ async def test_idle_chats_are_forgotten() -> None:
         if chat_id % 50 == 0:
             await asyncio.sleep(0.01)  # let earlier chats' windows empty
     assert limiter.tracked_chats < 2 * SWEEP_MIN_CHATS
+
+
+# ------------------------------------------------------------------ the limiter at paid rates
+# The window finds the next start without sorting its sends: the same answer as the plain
+# definition, checked here against it.
+
+
+def _next_allowed_by_definition(window: SlidingWindow, now: float) -> float:
+    ends = sorted(
+        end
+        for end in (s.latest_arrival(window._round_trips) + window.period for s in window._sends)
+        if end > now
+    )
+    allowed = ends[len(ends) - window.limit] if len(ends) >= window.limit else now
+    return max(allowed, window._next_slot) if window.smooth else allowed
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    limit=st.integers(1, 6),
+    smooth=st.booleans(),
+    shortest=st.none() | st.floats(0.0, 0.2),
+    sends=st.lists(st.tuples(st.floats(0.0, 0.3), st.none() | st.floats(0.0, 0.6)), max_size=25),
+    wait=st.floats(0.0, 1.5),
+)
+def test_the_window_allows_the_next_start_where_its_definition_does(
+    limit: int,
+    smooth: bool,
+    shortest: float | None,
+    sends: list[tuple[float, float | None]],
+    wait: float,
+) -> None:
+    round_trips = RoundTrips()
+    if shortest is not None:
+        round_trips.observe(shortest)
+    window = SlidingWindow(limit, 1.0, smooth=smooth, round_trips=round_trips)
+    started = 0.0
+    for gap, round_trip in sends:  # answers in any order; some still in flight
+        started += gap
+        send = Send(started)
+        window.add(send)
+        if round_trip is not None:
+            send.answered = started + round_trip
+    now = started + wait
+    window.is_idle(now)  # forget what expired, as next_allowed does first
+    assert window.next_allowed(now) == _next_allowed_by_definition(window, now)
+
+
+def test_at_paid_rates_a_late_start_catches_up_within_the_grace() -> None:
+    window = overall_window(1000, margin=0.0)  # a slot every millisecond
+    for _ in range(11):  # the first start after a quiet spell, and 10 ms of catch-up
+        assert window.next_allowed(0.0) == 0.0
+        window.add(Send(0.0))
+    assert window.next_allowed(0.0) == pytest.approx(0.001)
+    starts = 0
+    while window.next_allowed(0.006) == 0.006:  # the timer woke 5 ms late
+        window.add(Send(0.006))
+        starts += 1
+    assert starts == 6  # the missed slots (1 to 6 ms) go at once, then the grid holds
+    assert window.next_allowed(0.006) == pytest.approx(0.007)
+
+    slow = overall_window(30, margin=0.0)  # slots longer than the grace: one slot, as before
+    slow.add(Send(0.0))
+    slow.add(Send(0.1))  # two slots late
+    assert slow.next_allowed(0.1) == 0.1  # one slot of catch-up...
+    slow.add(Send(0.1))
+    assert slow.next_allowed(0.1) == pytest.approx(0.1 + 1 / 30)  # ...and no more
+    assert slow.spacing > LATE_START_GRACE

@@ -12,7 +12,9 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import BaseRequest
 
 from aseanbot.config import Settings
+from aseanbot.delivery.broadcast import DEFAULT_CONCURRENCY as BROADCAST_CONCURRENCY
 from aseanbot.delivery.broadcast import BroadcastSender
+from aseanbot.delivery.digests import DEFAULT_CONCURRENCY as DIGEST_CONCURRENCY
 from aseanbot.delivery.digests import DigestSender
 from aseanbot.delivery.limiter import TelegramRateLimiter
 from aseanbot.delivery.pass_lock import lock_path_for
@@ -29,8 +31,13 @@ from aseanbot.jobs import (
 from aseanbot.metrics import MeteredRateLimiter, MeteredUpdatesRequest
 from aseanbot.services import SERVICES_KEY, AppContext, Services, utc_now
 from aseanbot.store import Store
+from aseanbot.telegram_http import AiohttpRequest
 
 logger = logging.getLogger(__name__)
+
+# Connections for sends: DigestSender's and BroadcastSender's sends in flight, with room for
+# the command replies that go out meanwhile (a full pool makes a send wait, then time out).
+SEND_POOL_SIZE = DIGEST_CONCURRENCY + BROADCAST_CONCURRENCY + 32
 
 # The digest job's name: /healthz checks that it is scheduled.
 DIGEST_JOB_NAME = "send-due-digests"
@@ -99,6 +106,10 @@ def build_application(
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     else:
+        # Sends go through aiohttp, not PTB's httpx client: a fraction of its CPU per request,
+        # which is what a paid broadcast's rate is made of. The pool holds every send in flight
+        # at once: a digest pass's, a broadcast's and the command replies beside them.
+        builder = builder.request(AiohttpRequest(connection_pool_size=SEND_POOL_SIZE))
         # getUpdates bypasses the rate limiter: its own client notes that Telegram answered.
         # (Pool size 1, as PTB's default for it.)
         builder = builder.get_updates_request(

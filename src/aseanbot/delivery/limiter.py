@@ -45,6 +45,10 @@ ChatKey = int | str
 SAFETY_MARGIN = 0.005
 # Added to Telegram's retry_after, which is whole seconds and counted on Telegram's side.
 RETRY_MARGIN = 0.1
+# How far behind its even grid a smooth window may fall and still catch up: the event loop's
+# timers wake about a millisecond late, so at 1000/s a one-slot allowance would lose ~10 %.
+# Rates under 100/s have slots longer than this and keep the one-slot allowance.
+LATE_START_GRACE = 0.01
 # Per-chat state is swept for idle chats once the table has doubled since the last sweep.
 SWEEP_MIN_CHATS = 256
 
@@ -192,21 +196,46 @@ class SlidingWindow:
         """
         self._forget_expired(now)
         allowed = now
-        ends = [s.latest_arrival(self._round_trips) + self.period for s in self._sends]
-        ends = sorted(end for end in ends if end > now)
-        if len(ends) >= self.limit:
-            # Enough of them must drop out that one more fits.
-            allowed = ends[len(ends) - self.limit]
+        # One more fits once fewer than `limit` of the counted requests still count: at the
+        # `limit`-th latest end. Ends already past make that end past too, so `now` wins.
+        excess = len(self._sends) - self.limit
+        if excess >= 0:
+            allowed = max(now, self._smallest_end(excess + 1))
         if self.smooth:
             allowed = max(allowed, self._next_slot)
         return allowed
 
+    def _smallest_end(self, rank: int) -> float:
+        """Return the `rank`-th smallest end (latest arrival + period) of the counted sends.
+
+        Called for every start at a high rate, so it does not sort the whole window: sends
+        are kept in start order and none ends before its start + period, so the scan stops
+        at the first send that starts too late to end before the `rank` smallest seen.
+        """
+        shortest = self._round_trips.shortest
+        period = self.period
+        smallest: list[float] = []  # the `rank` smallest ends so far, negated (a max-heap)
+        for send in self._sends:
+            if len(smallest) == rank and send.started + period >= -smallest[0]:
+                break
+            answered = send.answered
+            # Send.latest_arrival, inlined: this loop is the limiter's hottest.
+            end = math.inf if answered is None else max(send.started, answered - shortest) + period
+            if len(smallest) < rank:
+                heapq.heappush(smallest, -end)
+            elif end < -smallest[0]:
+                heapq.heapreplace(smallest, -end)
+        return -smallest[0]
+
     def add(self, send: Send) -> None:
         """Count a request that starts now (at `send.started`, not before the last start)."""
         self._sends.append(send)
-        # The grid moves on one slot; a start more than a slot behind the grid (late, or the
-        # first after a quiet spell) restarts it, leaving one slot of catch-up.
-        self._next_slot = max(self._next_slot, send.started - self.spacing) + self.spacing
+        # The grid moves on one slot; a start further behind the grid than the catch-up
+        # allowance (late, or the first after a quiet spell) restarts it, leaving that much
+        # catch-up: one slot, or LATE_START_GRACE of slots at rates where a slot is shorter
+        # than the event loop's timer lateness (at 1000/s a slot is 1 ms, a wake-up ~1-2 ms).
+        catch_up = max(self.spacing, LATE_START_GRACE)
+        self._next_slot = max(self._next_slot, send.started - catch_up) + self.spacing
 
     def is_idle(self, now: float) -> bool:
         """Return whether nothing counted in the window can still hold up a start."""
