@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from aseanbot.store import Store
+from tests.e2e.harness import TOKEN
+from tests.fake_bot_api import FakeBotApi
 from tests.feed_server import FeedServer
 
 # As the bot runs (cli.main): RetryAfter.retry_after is a timedelta, PTB's future default.
@@ -170,3 +172,14 @@ async def feed_server() -> AsyncIterator[FeedServer]:
         yield server
     finally:
         await server.stop()
+
+
+@pytest.fixture
+async def fake_api() -> AsyncIterator[FakeBotApi]:
+    """The fake Telegram Bot API on 127.0.0.1, for the bot token the tests use."""
+    api = FakeBotApi(token=TOKEN)
+    await api.start()
+    try:
+        yield api
+    finally:
+        await api.stop()

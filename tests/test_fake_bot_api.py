@@ -38,14 +38,6 @@ CHAT = 1001
 
 
 @pytest.fixture
-async def fake_api() -> AsyncIterator[FakeBotApi]:
-    api = FakeBotApi()
-    await api.start()
-    yield api
-    await api.stop()
-
-
-@pytest.fixture
 async def bot(fake_api: FakeBotApi) -> AsyncIterator[Bot]:
     tg_bot = Bot(fake_api.token, base_url=fake_api.base_url, base_file_url=fake_api.base_file_url)
     await tg_bot.initialize()
