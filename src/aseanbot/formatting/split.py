@@ -21,8 +21,7 @@ def split_message(blocks: Sequence[str], *, limit: int = MESSAGE_LIMIT) -> list[
     current: list[str] = []
     current_len = 0
     separator_len = utf16_len(BLOCK_SEPARATOR)
-    for block in _fit_blocks(blocks, limit):
-        block_len = utf16_len(visible_text(block))
+    for block, block_len in _fit_blocks(blocks, limit):
         extra = block_len + (separator_len if current else 0)
         if current and current_len + extra > limit:
             messages.append(BLOCK_SEPARATOR.join(current))
@@ -35,38 +34,46 @@ def split_message(blocks: Sequence[str], *, limit: int = MESSAGE_LIMIT) -> list[
     return messages
 
 
-def _fit_blocks(blocks: Sequence[str], limit: int) -> list[str]:
+# A block or line with its visible length in UTF-16 units, measured once: a digest pass splits
+# a thousand digests, and stripping tags is most of the work.
+_Measured = tuple[str, int]
+
+
+def _fit_blocks(blocks: Sequence[str], limit: int) -> list[_Measured]:
     """Blocks that each fit in a message: long ones broken between lines, then within lines."""
-    fitted: list[str] = []
+    fitted: list[_Measured] = []
     for block in blocks:
-        if not visible_text(block).strip():
+        visible = visible_text(block)
+        if not visible.strip():
             continue
-        if utf16_len(visible_text(block)) <= limit:
-            fitted.append(block)
+        block_len = utf16_len(visible)
+        if block_len <= limit:
+            fitted.append((block, block_len))
             continue
         chunk: list[str] = []
         chunk_len = 0
-        for line in _fit_lines(block.split("\n"), limit):
-            line_len = utf16_len(visible_text(line))
+        for line, line_len in _fit_lines(block.split("\n"), limit):
             extra = line_len + (1 if chunk else 0)
             if chunk and chunk_len + extra > limit:
-                fitted.append("\n".join(chunk))
+                fitted.append(("\n".join(chunk), chunk_len))
                 chunk, chunk_len = [], 0
                 extra = line_len
             chunk.append(line)
             chunk_len += extra
         if chunk:
-            fitted.append("\n".join(chunk))
+            fitted.append(("\n".join(chunk), chunk_len))
     return fitted
 
 
-def _fit_lines(lines: list[str], limit: int) -> list[str]:
-    fitted: list[str] = []
+def _fit_lines(lines: list[str], limit: int) -> list[_Measured]:
+    fitted: list[_Measured] = []
     for line in lines:
-        if utf16_len(visible_text(line)) <= limit:
-            fitted.append(line)
+        visible = visible_text(line)
+        line_len = utf16_len(visible)
+        if line_len <= limit:
+            fitted.append((line, line_len))
         else:
-            fitted.extend(escape(piece) for piece in _cut_plain(visible_text(line), limit))
+            fitted.extend((escape(piece), utf16_len(piece)) for piece in _cut_plain(visible, limit))
     return fitted
 
 

@@ -360,21 +360,23 @@ class Store:
                 await self._run("ROLLBACK")
             raise
 
+    # Each statement is one trip to aiosqlite's thread (execute_fetchall runs, fetches and
+    # closes there), not three: execute, fetch and close each cost a thread hop, and a search
+    # or a card is only a few statements.
     async def _run(self, sql: str, parameters: Sequence[object] = ()) -> None:
-        async with self._db.execute(sql, parameters):
-            pass
+        await self._db.execute_fetchall(sql, parameters)
 
     async def _run_many(self, sql: str, rows: Iterable[_Parameters]) -> None:
         async with self._db.executemany(sql, rows):
             pass
 
     async def _rows(self, sql: str, parameters: _Parameters = ()) -> list[sqlite3.Row]:
-        async with self._db.execute(sql, parameters) as cursor:
-            return list(await cursor.fetchall())
+        return list(await self._db.execute_fetchall(sql, parameters))
 
     async def _row(self, sql: str, parameters: _Parameters = ()) -> sqlite3.Row | None:
-        async with self._db.execute(sql, parameters) as cursor:
-            return await cursor.fetchone()
+        """The first row of a statement that returns at most a few (a lookup, RETURNING)."""
+        rows = await self._db.execute_fetchall(sql, parameters)
+        return next(iter(rows), None)
 
     async def _count(self, sql: str, parameters: _Parameters = ()) -> int:
         row = await self._row(sql, parameters)
