@@ -86,6 +86,22 @@ async def test_open_turns_on_wal_and_foreign_keys(store: Store, tmp_path: Path) 
         assert (await cursor.fetchone())[0] == 1  # NORMAL
 
 
+async def test_commits_never_checkpoint_and_checkpoint_copies_the_wal_back(
+    store: Store, dataset: Dataset, tmp_path: Path
+) -> None:
+    """A user's command never pays for a checkpoint: the bot's job runs them."""
+    async with store._db.execute("PRAGMA wal_autocheckpoint") as cursor:
+        assert (await cursor.fetchone())[0] == 0
+    await store.import_dataset(dataset, now=NOW)
+    copied = await store.checkpoint()
+    assert copied > 0
+    # Everything is in the database file now: a reader that ignores the WAL sees the items.
+    with sqlite3.connect(f"file:{tmp_path / 'test.db'}?mode=ro", uri=True) as other:
+        _busy, frames, checkpointed = other.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    assert frames == checkpointed
+    assert await store.checkpoint() == copied  # nothing new: the same frames, no error
+
+
 async def test_open_creates_the_parent_folder(tmp_path: Path) -> None:
     store = await Store.open(tmp_path / "new" / "folder" / "bot.db")
     try:

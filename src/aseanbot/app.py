@@ -23,8 +23,10 @@ from aseanbot.health import HealthReport, HealthServer, collect_health, schedule
 from aseanbot.i18n import t_plain
 from aseanbot.importing import sync_data_dir
 from aseanbot.jobs import (
+    CHECKPOINT_TICK_SECONDS,
     DIGEST_TICK_SECONDS,
     FEED_TICK_SECONDS,
+    job_checkpoint_store,
     job_ingest_feeds,
     job_send_due_digests,
 )
@@ -41,6 +43,7 @@ SEND_POOL_SIZE = DIGEST_CONCURRENCY + BROADCAST_CONCURRENCY + 32
 
 # The digest job's name: /healthz checks that it is scheduled.
 DIGEST_JOB_NAME = "send-due-digests"
+CHECKPOINT_JOB_NAME = "checkpoint-store"
 
 # The command menu, in the order Telegram shows it.
 MENU_COMMANDS = (
@@ -147,6 +150,12 @@ async def open_services(application: Application) -> None:  # type: ignore[type-
             first=30,
             name="ingest-feeds",
             job_kwargs={"misfire_grace_time": FEED_TICK_SECONDS},
+        )
+        application.job_queue.run_repeating(
+            job_checkpoint_store,
+            interval=CHECKPOINT_TICK_SECONDS,
+            first=CHECKPOINT_TICK_SECONDS,
+            name=CHECKPOINT_JOB_NAME,
         )
     await _resume_broadcasts(application)
     await _start_health_server(application)

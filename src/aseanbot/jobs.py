@@ -28,3 +28,13 @@ async def job_ingest_feeds(context: AppContext) -> None:
     report = await ingest_feeds(context.services)
     if report.added:
         logger.info("Feeds brought %d new items", report.added)
+
+
+# The database's WAL is copied back into it this often (see Store.checkpoint).
+CHECKPOINT_TICK_SECONDS = 60
+
+
+async def job_checkpoint_store(context: AppContext) -> None:
+    """Checkpoint the store's WAL outside any user's command."""
+    copied = await context.services.opened_store.checkpoint()
+    logger.debug("Checkpoint copied %d WAL frames", copied)

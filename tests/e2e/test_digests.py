@@ -6,6 +6,7 @@ removed (except where a test checks the job itself) so each pass runs when the t
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from dataclasses import replace
 from pathlib import Path
@@ -438,6 +439,31 @@ async def test_the_repeating_job_sends_what_is_due(bot: BotHarness) -> None:
     job.job.modify(next_run_time=dt.datetime.now(UTC))
     [message] = await bot.api.wait_for_messages(1, chat_id=595, timeout=10)
     assert "No new updates" in message.text or "Your ASEAN digest" in message.text
+
+
+async def test_the_checkpoint_job_copies_the_wal_back_outside_any_command(
+    bot: BotHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = services(bot).opened_store
+    copied: list[int] = []
+    checkpoint = store.checkpoint
+
+    async def recorded() -> int:
+        copied.append(await checkpoint())
+        return copied[-1]
+
+    monkeypatch.setattr(store, "checkpoint", recorded)
+    await bot.say("/help")  # a command writes (the user's last activity), into the WAL only
+    assert not copied
+    assert bot.application.job_queue is not None
+    [job] = bot.application.job_queue.get_jobs_by_name("checkpoint-store")
+    job.job.modify(next_run_time=dt.datetime.now(UTC))
+    for _ in range(200):
+        if copied:
+            break
+        await asyncio.sleep(0.01)
+    assert copied, "the job never ran"
+    assert copied[0] > 0
 
 
 async def test_a_pass_is_skipped_while_another_process_holds_the_lock(
