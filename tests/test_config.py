@@ -66,12 +66,21 @@ def test_a_missing_token_names_the_variable() -> None:
         ("ASEANBOT_TIMEZONE", "Mars/Olympus_Mons"),
         ("ASEANBOT_TIMEZONE", "../../etc/passwd"),
         ("LOG_LEVEL", "LOUD"),
+        ("HTTPS_PROXY", "socks5://127.0.0.1:1080"),
+        ("all_proxy", "socks5h://user:secret@proxy.example:1080"),
     ],
 )
 def test_an_invalid_value_is_an_error_naming_the_variable(variable: str, value: str) -> None:
     with pytest.raises(ConfigError) as raised:
         load_settings({variable: value})
     assert variable in str(raised.value)
+
+
+def test_an_http_proxy_is_accepted_and_a_proxys_password_never_echoed() -> None:
+    load_settings({"HTTPS_PROXY": "http://proxy.example:3128"})
+    with pytest.raises(ConfigError) as raised:
+        load_settings({"HTTP_PROXY": "socks5://user:hunter2@proxy.example:1080"})
+    assert "hunter2" not in str(raised.value)
 
 
 def test_a_malformed_token_is_not_echoed_back() -> None:

@@ -6,7 +6,7 @@ import ipaddress
 import logging
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -117,6 +117,28 @@ class Settings:
         return base.rstrip("/") + "/file/bot"
 
 
+# The proxy variables the HTTP clients (Bot API, feeds) follow, as curl and httpx read them.
+_PROXY_VARIABLES = (
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+)
+
+
+def _check_proxies(get: Callable[[str], str | None]) -> None:
+    """Only HTTP proxies: a SOCKS one would fail at the first request, deep in a library."""
+    for name in _PROXY_VARIABLES:
+        value = get(name)
+        if value is not None and not re.match(r"^https?://", value, re.IGNORECASE):
+            raise ConfigError(
+                f"{name} must be an http:// proxy such as http://proxy.example:3128 "
+                "(SOCKS proxies are not supported)"
+            )
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Build Settings from `environ` (default: os.environ), raising ConfigError on a bad value."""
     env = os.environ if environ is None else environ
@@ -134,6 +156,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             "as @BotFather gives it)"
         )
 
+    _check_proxies(get)
     api_base_url = get("TELEGRAM_API_BASE_URL") or DEFAULT_API_BASE_URL
     if not re.match(r"^https?://[^\s/]+(/\S*)?$", api_base_url):
         raise ConfigError(
