@@ -462,14 +462,6 @@ class TelegramRateLimiter(BaseRateLimiter[dict[str, Any]]):
 
     async def _overall_start(self, priority: int, ticket: int) -> Send:
         """Wait for a start in the overall window; return the Send counted there."""
-        if not self._waiting:
-            # Nobody queued and a place free now: take it without a round through the event
-            # loop (at paid-broadcast rates that round is a good part of a send's cost).
-            now = self._now()
-            if max(self._pause_until, self._overall.next_allowed(now)) <= now:
-                send = Send(now)
-                self._overall.add(send)
-                return send
         future: asyncio.Future[Send] = asyncio.get_running_loop().create_future()
         heapq.heappush(self._waiting, (priority, ticket, future))
         self._grant_due()
