@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from telegram.ext import Application
 
+from aseanbot.models import Subscription
+from aseanbot.services import SERVICES_KEY
+from aseanbot.subscribing import new_subscription
 from tests.fake_bot_api import ApiCall, FakeBotApi, SentMessage
 
 TOKEN = "123456:TEST-token-for-the-fake-bot-api"
@@ -147,3 +150,28 @@ def entity_texts(message: SentMessage, kind: str) -> list[str]:
         for e in message.entities
         if e["type"] == kind
     ]
+
+
+async def save_subscription(
+    bot: BotHarness,
+    chat_id: int,
+    *,
+    now: datetime,
+    chat_type: str = "private",
+    thread_id: int | None = None,
+    topics: tuple[str, ...] = (),
+    timezone: str = "Asia/Jakarta",
+    **changes: object,
+) -> Subscription:
+    """Store a subscription as /subscribe would make it at `now`, with `changes` applied."""
+    subscription = new_subscription(
+        chat_id=chat_id,
+        chat_type=chat_type,
+        thread_id=thread_id,
+        topics=topics,
+        timezone=timezone,
+        now=now,
+    )
+    subscription = replace(subscription, **changes)  # type: ignore[arg-type]
+    await bot.application.bot_data[SERVICES_KEY].opened_store.subscriptions.save(subscription)
+    return subscription

@@ -23,8 +23,13 @@ from aseanbot.services import Services
 from aseanbot.store import Store
 from aseanbot.store.feeds import FeedItem
 from aseanbot.store.subscriptions import Claim
-from aseanbot.subscribing import new_subscription
-from tests.e2e.harness import BotHarness, Exchange, button_data, button_labels
+from tests.e2e.harness import (
+    BotHarness,
+    Exchange,
+    button_data,
+    button_labels,
+    save_subscription,
+)
 from tests.fake_bot_api import SentMessage, parse_telegram_html, utf16_len
 from tests.feed_server import FeedServer
 from tests.test_cli import environment, run
@@ -65,17 +70,10 @@ async def subscribe(
     topics: tuple[str, ...] = (),
     **changes: object,
 ) -> Subscription:
-    subscription = new_subscription(
-        chat_id=chat_id,
-        chat_type=chat_type,
-        thread_id=thread_id,
-        topics=topics,
-        timezone="Asia/Jakarta",
-        now=dt.datetime.now(UTC),
-    )
-    subscription = replace(subscription, **changes)  # type: ignore[arg-type]
-    await store_of(bot).subscriptions.save(subscription)
-    return subscription
+    return await save_subscription(
+        bot, chat_id, now=dt.datetime.now(UTC), chat_type=chat_type, thread_id=thread_id,
+        topics=topics, **changes,
+    )  # fmt: skip
 
 
 async def wait_for_text(bot: BotHarness, chat_id: int, needle: str) -> SentMessage:

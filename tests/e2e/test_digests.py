@@ -21,8 +21,7 @@ from aseanbot.models import Record, Subscription
 from aseanbot.scheduling import Schedule, next_due
 from aseanbot.services import Services
 from aseanbot.store import Store
-from aseanbot.subscribing import new_subscription
-from tests.e2e.harness import BotHarness
+from tests.e2e.harness import BotHarness, save_subscription
 from tests.e2e.harness import FixedClock as Clock
 from tests.fake_bot_api import parse_telegram_html
 
@@ -70,17 +69,10 @@ async def subscribe(
     thread_id: int | None = None,
     **changes: object,
 ) -> Subscription:
-    subscription = new_subscription(
-        chat_id=chat_id,
-        chat_type=chat_type,
-        thread_id=thread_id,
-        topics=topics,
-        timezone="Asia/Jakarta",
-        now=clock(),
-    )
-    subscription = replace(subscription, **changes)  # type: ignore[arg-type]
-    await store(bot).subscriptions.save(subscription)
-    return subscription
+    return await save_subscription(
+        bot, chat_id, now=clock(), chat_type=chat_type, thread_id=thread_id, topics=topics,
+        **changes,
+    )  # fmt: skip
 
 
 async def add_item(bot: BotHarness, clock: Clock, *item_ids: str, topic: str = "trade") -> None:

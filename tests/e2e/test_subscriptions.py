@@ -14,8 +14,7 @@ import pytest
 
 from aseanbot.models import Dataset, Record, Subscription
 from aseanbot.services import Services
-from aseanbot.subscribing import new_subscription
-from tests.e2e.harness import BotHarness, Exchange, button_labels
+from tests.e2e.harness import BotHarness, Exchange, button_labels, save_subscription
 from tests.e2e.harness import FixedClock as Clock
 from tests.fake_bot_api import SentMessage, parse_telegram_html
 
@@ -407,15 +406,7 @@ async def test_a_forum_topic_subscription_keeps_its_thread(bot: BotHarness, cloc
 async def test_removing_or_blocking_the_bot_stops_the_digest(
     bot: BotHarness, clock: Clock, chat: dict[str, Any], status: str, reason: str
 ) -> None:
-    subscription = new_subscription(
-        chat_id=chat["id"],
-        chat_type=chat["type"],
-        thread_id=None,
-        topics=(),
-        timezone="UTC",
-        now=NOW,
-    )
-    await services(bot).opened_store.subscriptions.save(subscription)
+    await save_subscription(bot, chat["id"], now=NOW, chat_type=chat["type"], timezone="UTC")
     me = {"id": bot.api.bot_id, "is_bot": True, "first_name": "Bot", "username": "aseanbot_test"}
     new_member: dict[str, Any] = {"status": status, "user": me}
     if status == "kicked":
