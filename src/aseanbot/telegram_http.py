@@ -23,6 +23,8 @@ from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 from yarl import URL
 
+from aseanbot.log_redaction import REDACTED
+
 if TYPE_CHECKING:
     from telegram._utils.types import ODVInput
 
@@ -37,7 +39,7 @@ _JSON_HEADERS: Final = {"Content-Type": "application/json"}
 
 def redact_token(text: str) -> str:
     """Return `text` with anything shaped like a bot token replaced."""
-    return _TOKEN.sub("[redacted]", text)
+    return _TOKEN.sub(REDACTED, text)
 
 
 class AiohttpRequest(BaseRequest):

@@ -22,7 +22,7 @@ from aseanbot.scheduling import Schedule
 from aseanbot.services import Services
 from aseanbot.store import Store
 from aseanbot.store.feeds import FeedItem
-from aseanbot.store.subscriptions import Claim
+from aseanbot.store.subscriptions import Claim, Settlement, read_profile
 from tests.e2e.harness import (
     BotHarness,
     Exchange,
@@ -410,10 +410,16 @@ async def test_stats_counts_users_subscriptions_digests_items_and_feeds(
     }
     for chat_id, period in periods.items():
         await ledger.claim([Claim(chat_id, period, None)], now=period)
-    pending = {delivery.chat_id: delivery for delivery, _ in await ledger.pending(now, limit=10)}
-    await ledger.complete(pending[3001], state="sent", now=now - dt.timedelta(hours=1))
+    page = await ledger.pending_page(now, after=None, limit=10)
+    pending = {digest.chat_id: digest for digest in page.digests}
+
+    async def sent(chat_id: int, at: dt.datetime) -> None:
+        window_end = read_profile(pending[chat_id].profile).window_end
+        await ledger.settle([Settlement(pending[chat_id].id, "sent", None, window_end)], now=at)
+
+    await sent(3001, now - dt.timedelta(hours=1))
     await ledger.fail_attempt(pending[3002], error="boom", retry_at=None, now=now)
-    await ledger.complete(pending[3003], state="sent", now=now - dt.timedelta(days=3))
+    await sent(3003, now - dt.timedelta(days=3))
 
     # Feeds: one healthy with an item, one failing twice in a row.
     link = FEED_RECORD.sources[0]

@@ -129,9 +129,9 @@ class _PassCache:
         empty = self.empty.get(digest.profile)
         if empty is None:
             profile = self.profiles[digest.profile]
-            zone = zone_for(profile.timezone)
-            empty = split_message(render_empty_digest(since=profile.window_start, zone=zone))
-            self.empty[digest.profile] = empty
+            empty = self.empty[digest.profile] = _empty_digest(
+                profile.window_start, profile.timezone
+            )
         return empty
 
 
@@ -408,9 +408,7 @@ class DigestSender:
             limit=MAX_DIGEST_ITEMS,
         )
         parts = self._render(items, topics=subscription.topics, since=since, timezone=timezone)
-        if parts:
-            return parts
-        return split_message(render_empty_digest(since=since, zone=zone_for(timezone)))
+        return parts or _empty_digest(since, timezone)
 
     # -- sending --------------------------------------------------------------------------
 
@@ -546,6 +544,11 @@ class DigestSender:
             delivery, error=reason, retry_at=self._clock() + delay, now=self._clock()
         )
         report.retrying += 1
+
+
+def _empty_digest(since: dt.datetime, timezone: str) -> list[str]:
+    """The "no new updates since …" message, for chats that asked for one."""
+    return split_message(render_empty_digest(since=since, zone=zone_for(timezone)))
 
 
 def _followed(items: Sequence[Item], topics: Sequence[str], countries: Sequence[str]) -> list[Item]:

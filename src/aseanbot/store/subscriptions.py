@@ -302,18 +302,6 @@ class Subscriptions:
                 (new_chat_id, format_time(now), old_chat_id),
             )
 
-    async def due(self, now: dt.datetime, *, limit: int) -> tuple[Subscription, ...]:
-        """Active subscriptions whose next digest is due at or before `now`, earliest first."""
-        store = self._store
-        async with store._lock:
-            rows = await store._rows(
-                f"SELECT {_COLUMNS} FROM subscriptions "
-                "WHERE active = 1 AND next_due_at IS NOT NULL AND next_due_at <= ? "
-                "ORDER BY next_due_at LIMIT ?",
-                (format_time(now), limit),
-            )
-        return tuple(_subscription_from_row(row) for row in rows)
-
     async def due_schedules(self, now: dt.datetime) -> tuple[Schedule, ...]:
         """The distinct schedules of active subscriptions due at or before `now` (a handful)."""
         store = self._store
@@ -430,35 +418,6 @@ class Subscriptions:
         resume_after = (rows[-1][0], rows[-1][1]) if len(rows) == limit else None
         return PendingPage(digests=digests, resume_after=resume_after)
 
-    async def pending(
-        self, now: dt.datetime, *, limit: int
-    ) -> tuple[tuple[Delivery, Subscription], ...]:
-        """Pending digests ready for a (first or next) attempt, with their subscriptions."""
-        store = self._store
-        columns = ", ".join(f"s.{c.strip()}" for c in _COLUMNS.split(","))
-        delivery_columns = ", ".join(
-            f"d.{c.strip()} AS d_{c.strip()}" for c in _DELIVERY_COLUMNS.split(",")
-        )
-        async with store._lock:
-            rows = await store._rows(
-                f"SELECT {delivery_columns}, {columns} FROM deliveries AS d "
-                "JOIN subscriptions AS s ON s.chat_id = d.chat_id "
-                "WHERE d.state = 'pending' AND d.next_attempt_at <= ? AND s.active = 1 "
-                "ORDER BY d.next_attempt_at, d.id LIMIT ?",
-                (format_time(now), limit),
-            )
-        return tuple(
-            (_delivery_from_row(row, prefix="d_"), _subscription_from_row(row)) for row in rows
-        )
-
-    async def get_delivery(self, delivery_id: int) -> Delivery | None:
-        store = self._store
-        async with store._lock:
-            row = await store._row(
-                f"SELECT {_DELIVERY_COLUMNS} FROM deliveries WHERE id = ?", (delivery_id,)
-            )
-        return _delivery_from_row(row) if row is not None else None
-
     async def record_part_sent(
         self, delivery_id: int, *, parts_sent: int, parts_total: int, now: dt.datetime
     ) -> None:
@@ -470,16 +429,6 @@ class Subscriptions:
                 "WHERE id = ? AND state = 'pending'",
                 (parts_sent, parts_total, format_time(now), delivery_id),
             )
-
-    async def complete(self, delivery: Delivery, *, state: str, now: dt.datetime) -> None:
-        """Settle a digest as sent (or empty) and move the chat's watermark to its window end."""
-        settlement = Settlement(
-            delivery_id=delivery.id,
-            state=state,
-            parts=None,  # as recorded part by part
-            window_end=delivery.window_end,
-        )
-        await self.settle([settlement], now=now)
 
     async def settle(self, settlements: Sequence[Settlement], *, now: dt.datetime) -> None:
         """Settle several digests in one transaction: each one's state, parts and watermark.
