@@ -1,11 +1,12 @@
 """Benchmark: peak memory of a running bot on a big store, and its cold start time.
 
 Memory: a child process builds the real Application (in-process Bot API, as the console),
-runs post_init (the store opens), answers a few commands and runs one scheduler claim over
-every due subscription, then reports its peak RSS (VmHWM; ru_maxrss survives exec, so it is
-only in the details); a second child does the same under tracemalloc (``-X tracemalloc``:
-from before any import) and reports the traced peak. Each is measured on a store with 100k
-synthetic items and 100k subscriptions and, as the baseline, on an empty one.
+runs post_init (the store opens), answers a few commands and builds, as a digest pass does,
+the digest of every due subscription (without sending), then reports its peak RSS (VmHWM;
+ru_maxrss survives exec, so it is only in the details); a second child does the same under
+tracemalloc (``-X tracemalloc``: from before any import) and reports the traced peak. Each
+is measured on a store with 100k synthetic items and 100k subscriptions and, as the
+baseline, on an empty one.
 
 Cold start: wall time of ``python bot.py console`` with "/help" piped in, from process start
 to its first output (ready: the store is open and the Application started) and to its exit,
@@ -39,7 +40,8 @@ RESULT_PREFIX = "MEMORY-RESULT "
 
 
 async def _exercise(db_path: Path, event_id: str) -> dict[str, Any]:
-    """Run the bot on `db_path`: post_init, a few commands, one claim; return what it did."""
+    """Run the bot on `db_path`: post_init, a few commands, every due digest built (not
+    sent); return what it did."""
     from telegram import Update
 
     from aseanbot.app import build_application
@@ -77,13 +79,16 @@ async def _exercise(db_path: Path, event_id: str) -> dict[str, Any]:
                 },
             }
             await application.process_update(Update.de_json(payload, application.bot))
-        services = application.bot_data[SERVICES_KEY]
-        await services.digest_sender._claim_due(report)
+        sender = application.bot_data[SERVICES_KEY].digest_sender
+        runs = await sender._due_runs(report)
+        built = 0
+        async for page in sender._prepared_pages(runs, report):
+            built += len(page.digests)
     finally:
         await application.shutdown()
         assert application.post_shutdown is not None
         await application.post_shutdown(application)
-    return {"replies": len(api.messages), "claimed": report.claimed}
+    return {"replies": len(api.messages), "due": report.due, "built": built}
 
 
 def _peak_rss_mb() -> float:
@@ -281,13 +286,13 @@ async def run(*, quick: bool) -> BenchmarkResult:
     )
     notes = [
         f"{items:,} synthetic items and {subscriptions:,} due subscriptions; the child opens the "
-        "store, answers /help /latest /search /event /topics and claims every due digest",
+        "store, answers /help /latest /search /event /topics and builds every due digest",
         f"cold start: median of {runs} runs after one warm-up; ready = first byte on stdout; "
         f"/help answered in {cold['answered_help']} of {runs}",
     ]
-    claimed = memory["loaded"]["claimed"]
-    if claimed != subscriptions:
-        notes.append(f"the child claimed {claimed} of {subscriptions} due subscriptions")
+    built = memory["loaded"]["built"]
+    if built != subscriptions:
+        notes.append(f"the child built {built} of {subscriptions} due digests")
     return BenchmarkResult(
         name="memory",
         title=f"Peak memory and cold start ({items:,} items, {subscriptions:,} subscriptions)",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
 import signal
 import sys
@@ -298,14 +299,22 @@ async def prepare_due_digest(db_path: Path, chat_id: int) -> None:
 
 
 async def delivery_state(db_path: Path, chat_id: int) -> str:
+    """The state of the chat's one digest: its ledger row's, or "owed" (due, no row yet)."""
     from aseanbot.store import Store
 
     store = await Store.open(db_path)
     try:
-        [delivery] = await store.subscriptions.deliveries_for(chat_id)
-        return delivery.state
+        deliveries = await store.subscriptions.deliveries_for(chat_id)
+        subscription = await store.subscriptions.get(chat_id)
     finally:
         await store.close()
+    if deliveries:
+        [delivery] = deliveries
+        return delivery.state
+    assert subscription is not None
+    assert subscription.next_due_at is not None
+    assert subscription.next_due_at <= dt.datetime.now(dt.UTC)
+    return "owed"
 
 
 async def test_new_settings_fail_with_one_line_naming_the_variable(tmp_path: Path) -> None:
@@ -408,7 +417,7 @@ async def test_a_second_sigterm_while_stopping_exits_at_once(tmp_path: Path) -> 
         await api.stop()
     assert log.count("SIGTERM while stopping: exiting now") == 1
     assert not api.sent
-    assert await delivery_state(db_path, chat_id) == "pending"
+    assert await delivery_state(db_path, chat_id) == "owed"
 
 
 async def test_a_second_signal_after_the_loop_closed_still_exits_with_1(tmp_path: Path) -> None:

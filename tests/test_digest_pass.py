@@ -18,8 +18,9 @@ from aseanbot.loader import read_dataset
 from aseanbot.models import Subscription
 from aseanbot.scheduling import Schedule, latest_due, next_due
 from aseanbot.store import Store
-from aseanbot.store.subscriptions import Claim, DigestProfile, Settlement
+from aseanbot.store.subscriptions import DigestProfile, SchedulePlan, Settlement
 from aseanbot.subscribing import new_subscription
+from tests.owed import owed_digest
 
 NOW = dt.datetime(2026, 3, 4, 9, 30, tzinfo=dt.UTC)  # a Wednesday
 GRACE = dt.timedelta(hours=6)
@@ -65,12 +66,12 @@ async def subscribe(
     return subscription
 
 
-async def test_a_claim_per_schedule_gives_each_subscription_what_its_own_schedule_says(
-    store: Store, monkeypatch: pytest.MonkeyPatch
+async def test_due_chats_get_what_their_own_schedule_says_and_nothing_is_written_before(
+    store: Store,
 ) -> None:
-    """Several schedules, batches of 2: every due chat's period, window and next due time are
-    those latest_due and next_due give for it alone; late ones are skipped; others untouched."""
-    monkeypatch.setattr(digests, "CLAIM_BATCH", 2)
+    """Several schedules: finding what is due writes no ledger row and moves nothing but the
+    groups beyond the grace; after the pass every due chat's digest has the period, window and
+    next due time latest_due and next_due give for it alone; others are untouched."""
     daily_utc = Schedule("daily", dt.time(9, 0), "UTC")
     weekly_berlin = Schedule("weekly", dt.time(8, 0), "Europe/Berlin", weekday=2)
     daily_jakarta = Schedule("daily", dt.time(7, 0), "Asia/Jakarta")  # 00:00 UTC: 9.5 h ago
@@ -88,65 +89,92 @@ async def test_a_claim_per_schedule_gives_each_subscription_what_its_own_schedul
     inactive = await subscribe(store, 12, daily_utc, due=NOW, active=False)
     later = await subscribe(store, 13, daily_utc, due=NOW + dt.timedelta(minutes=1))
 
-    report = PassReport()
-    await sender_for(store)._claim_due(report)
-
-    assert (report.claimed, report.skipped) == (8, 3)
-    for chat, schedule in chats.items():
+    def owed(schedule: Schedule) -> bool:
         period = latest_due(schedule, at_or_before=NOW)
-        claimed = period is not None and NOW - period <= GRACE
+        return period is not None and NOW - period <= GRACE
+
+    report = PassReport()
+    runs = await sender_for(store)._due_runs(report)
+
+    assert (report.due, report.skipped) == (8, 3)
+    assert {(group.schedule, plan.period, plan.next_due_at) for group, plan in runs} == {
+        (schedule, latest_due(schedule, at_or_before=NOW), next_due(schedule, after=NOW))
+        for schedule in (daily_utc, weekly_berlin)
+    }
+    assert sum(group.count for group, _ in runs) == 8  # one group per chat's due minute
+    for chat, schedule in chats.items():
+        assert await store.subscriptions.deliveries_for(chat) == ()
+        after = await store.subscriptions.get(chat)
+        expected = saved[chat] if owed(schedule) else replace(
+            saved[chat], next_due_at=next_due(schedule, after=NOW)
+        )  # fmt: skip
+        assert after == expected
+
+    report = await sender_for(store).run_pass()  # nothing new: every digest is empty
+
+    assert (report.due, report.empty, report.skipped) == (8, 8, 0)
+    for chat, schedule in chats.items():
         rows = await store.subscriptions.deliveries_for(chat)
-        if claimed:
-            [row] = rows
-            assert (row.period, row.window_end) == (period, period)
-            assert row.window_start == saved[chat].watermark
-            assert (row.state, row.next_attempt_at) == ("pending", NOW)
-        else:
-            assert rows == ()
         after = await store.subscriptions.get(chat)
         assert after is not None
         assert after.next_due_at == next_due(schedule, after=NOW)
-        assert after.watermark == saved[chat].watermark
+        if owed(schedule):
+            period = latest_due(schedule, at_or_before=NOW)
+            [row] = rows
+            assert (row.period, row.window_end, row.state) == (period, period, "empty")
+            assert row.window_start == saved[chat].watermark
+            assert after.watermark == period
+        else:
+            assert rows == ()
+            assert after.watermark == saved[chat].watermark
     for untouched in (inactive, later):
         assert await store.subscriptions.deliveries_for(untouched.chat_id) == ()
         assert await store.subscriptions.get(untouched.chat_id) == untouched
-    # Claiming again finds nothing due, and the UNIQUE (chat, period) keeps one row each.
-    again = PassReport()
-    await sender_for(store)._claim_due(again)
-    assert (again.claimed, again.skipped) == (0, 0)
+    again = await sender_for(store).run_pass()
+    assert (again.due, again.skipped) == (0, 0)
 
 
-async def test_pending_pages_give_every_ready_digest_once_in_attempt_order(
+async def test_owed_pages_give_every_ready_digest_once_and_resume_what_the_ledger_holds(
     store: Store,
 ) -> None:
-    """Pages of 2 over digests sharing next_attempt_at and not: each ready one once, in
-    (next_attempt_at, id) order; one retried later and one of an inactive chat are left."""
+    """Pages of 2 over one group: each ready digest once, in chat order, one sent in part
+    resumed after its parts; one waiting for its retry and one of an inactive chat are left;
+    a pending row of an earlier period is closed as replaced."""
     schedule = Schedule("daily", dt.time(9, 0), "UTC")
     period = NOW - dt.timedelta(minutes=30)
-    for chat in range(1, 9):
-        await subscribe(store, chat, schedule, due=period)
+    saved = {chat: await subscribe(store, chat, schedule, due=period) for chat in range(1, 9)}
     ledger = store.subscriptions
-    await ledger.claim([Claim(c, period, None) for c in (5, 6)], now=NOW - dt.timedelta(minutes=2))
-    await ledger.claim(
-        [Claim(c, period, None) for c in (1, 2, 3)], now=NOW - dt.timedelta(minutes=1)
+    plan = SchedulePlan(schedule, period, next_due(schedule, after=NOW), made_at=NOW)
+    await ledger.record_part_sent(
+        owed_digest(saved[5], period), chat_id=5, parts_sent=1, parts_total=3, now=NOW
     )
-    await ledger.claim([Claim(c, period, None) for c in (4, 7, 8)], now=NOW)
-    [retried] = await ledger.deliveries_for(7)
-    await ledger.fail_attempt(retried, error="502", retry_at=NOW + dt.timedelta(minutes=1), now=NOW)
-    gone = await ledger.get(8)
-    assert gone is not None
-    await ledger.save(replace(gone, active=False))
+    await ledger.fail_attempt(
+        owed_digest(saved[7], period), chat_id=7, error="502",
+        retry_at=NOW + dt.timedelta(minutes=1), now=NOW,
+    )  # fmt: skip
+    yesterday = period - dt.timedelta(days=1)
+    await ledger.fail_attempt(
+        owed_digest(saved[6], yesterday), chat_id=6, error="502", retry_at=NOW, now=NOW
+    )
+    await ledger.save(replace(saved[8], active=False))
 
-    seen: list[int] = []
+    [group] = await ledger.due_groups(NOW)
+    assert (group.schedule, group.count) == (schedule, 7)
+    await ledger.supersede_earlier(group, plan, now=NOW)
+    seen: list[tuple[int, int]] = []
     after = None
     while True:
-        page = await ledger.pending_page(NOW, after=after, limit=2)
-        seen.extend(digest.chat_id for digest in page.digests)
+        page = await ledger.owed_page(group, plan, now=NOW, after=after, limit=2)
+        seen.extend((digest.chat_id, digest.parts_sent) for digest in page.digests)
         assert len(page.digests) <= 2
         if page.resume_after is None:
             break
         after = page.resume_after
-    assert seen == [5, 6, 1, 2, 3, 4]
+
+    assert seen == [(1, 0), (2, 0), (3, 0), (4, 0), (5, 1), (6, 0)]
+    [replaced] = await ledger.deliveries_for(6)
+    assert (replaced.period, replaced.state) == (yesterday, "failed")
+    assert "replaced" in str(replaced.last_error)
 
 
 async def test_settling_several_digests_at_once_records_parts_and_moves_watermarks(
@@ -154,33 +182,42 @@ async def test_settling_several_digests_at_once_records_parts_and_moves_watermar
 ) -> None:
     schedule = Schedule("daily", dt.time(9, 0), "UTC")
     period = NOW - dt.timedelta(minutes=30)
-    for chat in (1, 2, -3):
-        await subscribe(store, chat, schedule, due=period)
+    upcoming = next_due(schedule, after=NOW)
+    saved = {chat: await subscribe(store, chat, schedule, due=period) for chat in (1, 2, -3)}
+    owed = {
+        chat: owed_digest(subscription, period, next_due_at=upcoming)
+        for chat, subscription in saved.items()
+    }
     ledger = store.subscriptions
-    await ledger.claim([Claim(c, period, None) for c in (1, 2, -3)], now=NOW)
-    ids = {chat: (await ledger.deliveries_for(chat))[0].id for chat in (1, 2, -3)}
-    # A group that became a supergroup while its digest was sent: the watermark follows it.
+    # A group that became a supergroup while its digest was sent: the settlement follows it.
     await ledger.migrate_chat(-3, -1003, now=NOW)
+    # A chat that picked a new time meanwhile keeps it.
+    rescheduled = NOW + dt.timedelta(hours=2)
+    await ledger.save(replace(saved[2], next_due_at=rescheduled))
 
     await ledger.settle(
         [
-            Settlement(ids[1], "sent", 3, period),
-            Settlement(ids[2], "empty", None, period),
-            Settlement(ids[-3], "sent", 1, period),
+            Settlement(owed[1], 1, "sent", 3),
+            Settlement(owed[2], 2, "empty", None),
+            Settlement(owed[-3], -1003, "sent", 1),
         ],
         now=NOW,
     )
 
     [sent] = await ledger.deliveries_for(1)
     assert (sent.state, sent.parts_sent, sent.parts_total) == ("sent", 3, 3)
+    assert (sent.period, sent.window_start) == (period, saved[1].watermark)
     [empty] = await ledger.deliveries_for(2)
     assert (empty.state, empty.parts_sent, empty.parts_total) == ("empty", 0, None)
     [moved] = await ledger.deliveries_for(-1003)
     assert moved.state == "sent"
-    for chat in (1, 2, -1003):
+    for chat, due in ((1, upcoming), (2, rescheduled), (-1003, upcoming)):
         subscription = await ledger.get(chat)
         assert subscription is not None
-        assert subscription.watermark == period
+        assert (subscription.watermark, subscription.next_due_at) == (period, due)
+    # Settling again changes nothing: a settled row stays as it was.
+    await ledger.settle([Settlement(owed[2], 2, "sent", 2)], now=NOW)
+    assert await ledger.deliveries_for(2) == (empty,)
 
 
 async def test_completions_are_written_in_groups_and_never_more_than_the_concurrency_wait(
@@ -209,7 +246,7 @@ async def test_completions_are_written_in_groups_and_never_more_than_the_concurr
     monkeypatch.setattr(ledger, "record_part_sent", no_record)
     report = await sender_for(store, bot, concurrency=8).run_pass()
 
-    assert (report.claimed, report.sent, report.messages) == (40, 40, 40)
+    assert (report.due, report.sent, report.messages) == (40, 40, 40)
     assert sorted(bot.sent) == list(range(100, 140))
     assert sum(batches) == 40
     assert len(batches) < 40

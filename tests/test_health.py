@@ -21,10 +21,11 @@ from aseanbot.delivery.limiter import TelegramRateLimiter
 from aseanbot.health import collect_health
 from aseanbot.services import SERVICES_KEY, Services
 from aseanbot.store import Store
-from aseanbot.store.subscriptions import Claim
+from aseanbot.store.subscriptions import Settlement
 from aseanbot.subscribing import new_subscription
 from tests.e2e.harness import TOKEN, FixedClock, running
 from tests.fake_bot_api import FakeBotApi
+from tests.owed import owed_digest
 from tests.test_cli import DATA_DIR, free_port, get_health
 
 NOW = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC)
@@ -154,8 +155,8 @@ async def test_the_endpoint_is_off_by_default_and_closes_at_shutdown(
 
 
 async def test_digest_backlog_and_feeds_are_reported(tmp_path: Path) -> None:
-    """Queue depth counts pending ledger rows; lag runs from the oldest digest owed, claimed
-    or not; each feed shows its last success and failures in a row."""
+    """Queue depth counts the digests owed (due, not settled: waiting for a pass or a retry);
+    lag runs from the oldest; each feed shows its last success and failures in a row."""
     clock = FixedClock(NOW)
     services = Services(settings=load_settings({}), clock=clock)
     services.store = store = await Store.open(tmp_path / "health.db")
@@ -164,7 +165,8 @@ async def test_digest_backlog_and_feeds_are_reported(tmp_path: Path) -> None:
         subscription = new_subscription(
             chat_id=7, chat_type="private", thread_id=None, topics=(), timezone="UTC", now=due
         )
-        await store.subscriptions.save(replace(subscription, next_due_at=due))
+        subscription = replace(subscription, next_due_at=due)
+        await store.subscriptions.save(subscription)
         await store.feeds.record_fetch("asean-news", "https://a.example/feed", ok=True, now=due)
         for _ in range(2):
             await store.feeds.record_fetch(
@@ -174,7 +176,7 @@ async def test_digest_backlog_and_feeds_are_reported(tmp_path: Path) -> None:
         report = await collect_health(services, scheduler_ok=True)
         body = report.as_json()
         assert report.http_status == 200
-        assert body["counters"]["digest_queue_depth"] == 0  # due, not claimed yet
+        assert body["counters"]["digest_queue_depth"] == 1
         assert body["counters"]["digest_lag_seconds"] == 600.0
         assert body["feeds"] == [
             {"name": "asean-news", "last_success_at": "2026-03-02T00:50:00+00:00",
@@ -182,14 +184,22 @@ async def test_digest_backlog_and_feeds_are_reported(tmp_path: Path) -> None:
             {"name": "broken", "last_success_at": None, "consecutive_failures": 2},
         ]  # fmt: skip
 
-        claim = Claim(chat_id=7, period=due, next_due_at=due + dt.timedelta(days=1))
-        await store.subscriptions.claim([claim], now=due)
+        # A failed attempt waiting for its retry: still owed, and the lag grows.
+        digest = owed_digest(subscription, due, next_due_at=due + dt.timedelta(days=1))
+        retry_at = NOW + dt.timedelta(minutes=1)
+        await store.subscriptions.fail_attempt(
+            digest, chat_id=7, error="HTTP 502", retry_at=retry_at, now=NOW
+        )
         clock.now = NOW + dt.timedelta(seconds=30)
         counters: dict[str, Any] = (await collect_health(services, scheduler_ok=True)).as_json()[
             "counters"
         ]
         assert counters["digest_queue_depth"] == 1
         assert counters["digest_lag_seconds"] == 630.0
+
+        await store.subscriptions.settle([Settlement(digest, 7, "sent", 1)], now=clock.now)
+        counters = (await collect_health(services, scheduler_ok=True)).as_json()["counters"]
+        assert (counters["digest_queue_depth"], counters["digest_lag_seconds"]) == (0, 0.0)
 
         report = await collect_health(services, scheduler_ok=False)
         assert (report.http_status, report.as_json()["status"]) == (503, "unhealthy")

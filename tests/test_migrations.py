@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
 from pathlib import Path
 
 import pytest
 
 from aseanbot.models import HIGHLIGHT_END, HIGHLIGHT_START
+from aseanbot.scheduling import latest_due, next_due
 from aseanbot.store import SchemaTooNewError, Store, migrations
 from aseanbot.store.migrations import LATEST_VERSION, MIGRATIONS
+from aseanbot.store.subscriptions import SchedulePlan
 
 
 def _make_database(path: Path, version: int) -> None:
@@ -182,3 +185,55 @@ def test_migrations_hold_no_transaction_statements() -> None:
         assert "BEGIN" not in upper
         assert "COMMIT" not in upper
         assert "USER_VERSION" not in upper
+
+
+async def test_migration_five_makes_a_digest_claimed_the_old_way_owed_again(
+    tmp_path: Path,
+) -> None:
+    """Version 4 wrote a pending ledger row per claimed digest and moved the schedule on at
+    once. Migrated, such a chat is due at the claimed period again, and the pass resumes the
+    row after the parts it records; settled and inactive chats keep their schedule."""
+    path = tmp_path / "v4.db"
+    _make_database(path, 4)
+    period, tomorrow = "2026-03-04T09:00:00.000000+00:00", "2026-03-05T09:00:00.000000+00:00"
+    watermark = "2026-03-03T09:00:00.000000+00:00"
+    with sqlite3.connect(path) as connection:
+        for chat_id, active in ((1, 1), (2, 1), (3, 0)):
+            connection.execute(
+                "INSERT INTO subscriptions (chat_id, chat_type, active, frequency, local_time, "
+                "timezone, next_due_at, watermark, created_at, updated_at) "
+                "VALUES (?, 'private', ?, 'daily', '09:00', 'UTC', ?, ?, ?, ?)",
+                (chat_id, active, tomorrow if active else None, watermark, watermark, watermark),
+            )
+        for chat_id, state, parts_sent in ((1, "pending", 1), (2, "sent", 2), (3, "pending", 0)):
+            connection.execute(
+                "INSERT INTO deliveries (chat_id, period, window_start, window_end, state, "
+                "parts_total, parts_sent, next_attempt_at, created_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, 2, ?, ?, ?, ?)",
+                (chat_id, period, watermark, period, state, parts_sent, period, period, period),
+            )
+    connection.close()
+
+    store = await Store.open(path)
+    try:
+        ledger = store.subscriptions
+        due_at = {}
+        for chat in (1, 2, 3):
+            subscription = await ledger.get(chat)
+            assert subscription is not None
+            due_at[chat] = subscription.next_due_at
+        assert due_at == {
+            1: dt.datetime(2026, 3, 4, 9, tzinfo=dt.UTC),
+            2: dt.datetime(2026, 3, 5, 9, tzinfo=dt.UTC),
+            3: None,
+        }
+        now = dt.datetime(2026, 3, 4, 9, 1, tzinfo=dt.UTC)
+        [group] = await ledger.due_groups(now)
+        schedule = group.schedule
+        plan = SchedulePlan(
+            schedule, latest_due(schedule, at_or_before=now), next_due(schedule, after=now), now
+        )
+        page = await ledger.owed_page(group, plan, now=now, after=None, limit=10)
+        assert [(d.chat_id, d.parts_sent) for d in page.digests] == [(1, 1)]
+    finally:
+        await store.close()

@@ -66,7 +66,7 @@ def resubscribe(
         schedule=schedule,
         watermark=watermark,
         updated_at=now,
-        next_due_at=next_due(schedule, after=now),
+        next_due_at=_next_due_at(subscription, schedule, now=now),
     )
 
 
@@ -76,8 +76,22 @@ def reschedule(subscription: Subscription, schedule: Schedule, *, now: dt.dateti
         subscription,
         schedule=schedule,
         updated_at=now,
-        next_due_at=next_due(schedule, after=now) if subscription.active else None,
+        next_due_at=_next_due_at(subscription, schedule, now=now) if subscription.active else None,
     )
+
+
+def _next_due_at(
+    subscription: Subscription, schedule: Schedule, *, now: dt.datetime
+) -> dt.datetime | None:
+    """When the next digest is due under `schedule`.
+
+    An active subscription keeping its schedule keeps its due time: a digest it is owed (due,
+    not yet sent: a long pass may take a while to reach it) is still sent.
+    """
+    keeps = subscription.active and schedule == subscription.schedule
+    if keeps and subscription.next_due_at is not None:
+        return subscription.next_due_at
+    return next_due(schedule, after=now)
 
 
 def with_filters(

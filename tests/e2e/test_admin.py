@@ -22,7 +22,7 @@ from aseanbot.scheduling import Schedule
 from aseanbot.services import Services
 from aseanbot.store import Store
 from aseanbot.store.feeds import FeedItem
-from aseanbot.store.subscriptions import Claim, Settlement, read_profile
+from aseanbot.store.subscriptions import Settlement
 from tests.e2e.harness import (
     BotHarness,
     Exchange,
@@ -32,6 +32,7 @@ from tests.e2e.harness import (
 )
 from tests.fake_bot_api import SentMessage, parse_telegram_html, utf16_len
 from tests.feed_server import FeedServer
+from tests.owed import owed_digest
 from tests.test_cli import environment, run
 from tests.test_export import FEED_RECORD
 
@@ -408,17 +409,17 @@ async def test_stats_counts_users_subscriptions_digests_items_and_feeds(
         3002: now - dt.timedelta(hours=2),
         3003: now - dt.timedelta(days=3),
     }
+    pending = {}
     for chat_id, period in periods.items():
-        await ledger.claim([Claim(chat_id, period, None)], now=period)
-    page = await ledger.pending_page(now, after=None, limit=10)
-    pending = {digest.chat_id: digest for digest in page.digests}
+        subscription = await ledger.get(chat_id)
+        assert subscription is not None
+        pending[chat_id] = owed_digest(subscription, period)
 
     async def sent(chat_id: int, at: dt.datetime) -> None:
-        window_end = read_profile(pending[chat_id].profile).window_end
-        await ledger.settle([Settlement(pending[chat_id].id, "sent", None, window_end)], now=at)
+        await ledger.settle([Settlement(pending[chat_id], chat_id, "sent", 1)], now=at)
 
     await sent(3001, now - dt.timedelta(hours=1))
-    await ledger.fail_attempt(pending[3002], error="boom", retry_at=None, now=now)
+    await ledger.fail_attempt(pending[3002], chat_id=3002, error="boom", retry_at=None, now=now)
     await sent(3003, now - dt.timedelta(days=3))
 
     # Feeds: one healthy with an item, one failing twice in a row.

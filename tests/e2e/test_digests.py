@@ -24,6 +24,7 @@ from aseanbot.store import Store
 from tests.e2e.harness import BotHarness, save_subscription
 from tests.e2e.harness import FixedClock as Clock
 from tests.fake_bot_api import parse_telegram_html
+from tests.owed import owed_digest
 
 UTC = dt.UTC
 # 08:00 in Jakarta (01:00 UTC), a month after the real today: the seed data, imported at the
@@ -134,6 +135,38 @@ async def test_a_due_digest_is_sent_once_with_what_is_new(
     assert saved is not None
     assert saved.watermark == MORNING
     assert saved.next_due_at == MORNING + dt.timedelta(days=1)
+
+
+async def test_a_digest_owed_is_kept_through_new_topics_and_follows_a_new_time(
+    digests: tuple[BotHarness, Clock],
+) -> None:
+    """A pass can take a while to reach a chat. One that changes its topics meanwhile still
+    gets the digest it is owed (with its new topics); one that picks a new time gets it then."""
+    bot, clock = digests
+    kept = await subscribe(bot, clock, 580)
+    await subscribe(bot, clock, 581)
+    clock.now = MORNING + dt.timedelta(minutes=5)  # both owed their 08:00 digest, not sent yet
+    await bot.say("/subscribe trade", chat_id=580)
+    await bot.say("/time 09:30", chat_id=581)
+    owed = await store(bot).subscriptions.get(580)
+    assert owed is not None
+    assert (owed.topics, owed.next_due_at) == (("trade",), kept.next_due_at)
+    moved = await store(bot).subscriptions.get(581)
+    assert moved is not None
+    assert moved.next_due_at == MORNING + dt.timedelta(hours=1, minutes=30)
+
+    def digest_texts(chat_id: int) -> list[str]:  # the replies to the commands left out
+        return [text for text in digests_to(bot, chat_id) if "Your ASEAN digest" in text]
+
+    assert (await run_pass(bot)).sent == 1
+    [text] = digest_texts(580)
+    assert "Synthetic test item synthetic-news" in text
+    assert digest_texts(581) == []
+    clock.now = MORNING + dt.timedelta(hours=1, minutes=30)
+    assert (await run_pass(bot)).sent == 1
+    [text] = digest_texts(581)
+    assert "Synthetic test item synthetic-news" in text
+    assert await store(bot).subscriptions.deliveries_for(580) != ()
 
 
 async def test_the_next_day_brings_only_the_new_items(digests: tuple[BotHarness, Clock]) -> None:
@@ -364,9 +397,18 @@ async def test_a_half_sent_digest_resumes_after_the_parts_already_delivered(
     [delivery] = await store(bot).subscriptions.deliveries_for(570)
     assert delivery.parts_sent == 0
     # Pretend the first part had gone out before the crash:
+    subscription = await store(bot).subscriptions.get(570)
+    assert subscription is not None
+    assert subscription.watermark == delivery.window_start  # the window the row was for
     await store(bot).subscriptions.record_part_sent(
-        delivery.id, parts_sent=1, parts_total=9, now=clock()
+        owed_digest(subscription, delivery.period),
+        chat_id=570,
+        parts_sent=1,
+        parts_total=9,
+        now=clock(),
     )
+    [delivery] = await store(bot).subscriptions.deliveries_for(570)
+    assert (delivery.parts_sent, delivery.attempts, delivery.state) == (1, 1, "pending")
     clock.now = delivery.next_attempt_at
     await run_pass(bot)
     texts = digests_to(bot, 570)

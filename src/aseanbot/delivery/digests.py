@@ -1,13 +1,13 @@
-"""Send the digests that are due: claim them in the ledger, build each profile once, deliver.
+"""Send the digests that are due: find them, build each profile once, deliver, settle.
 
-One pass: (1) every subscription due by now gets a pending ledger row for its period and its
-schedule moves on, set-based: the period and next due time are worked out once per distinct
-schedule, and each batch of subscriptions is claimed in one transaction; (2) every pending row
-— new, retried, or left by a crash — is read page by page, only the columns sending needs,
-and sent part by part, each part but the last recorded as it goes; (3) the row is settled and
-the chat's watermark moves to the end of the digest's window, the rows that finish together
-in one transaction. A digest is built once per (topics, countries, window, zone), however
-many chats share it; each window's items are read once and each item is rendered once.
+One pass: (1) the due subscriptions are found grouped by schedule, and each schedule's period
+and next due time are worked out once — nothing is written per chat; (2) the digests owed
+are read group by group in pages, only the columns sending needs, and sent part by part,
+each part but the last recorded in the ledger as it goes; (3) each digest is settled: its
+ledger row, the chat's watermark (to the end of the digest's window) and next due time, the
+digests that finish together in one transaction. A digest is built once per (topics,
+countries, window, zone), however many chats share it; each window's items are read once and
+each item is rendered once.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from aseanbot.scheduling import Schedule, latest_due, next_due, zone_for
 from aseanbot.store import Store
 from aseanbot.store.subscriptions import (
     DigestProfile,
+    DueGroup,
     PendingDigest,
     PendingPage,
     ProfileKey,
@@ -59,10 +60,7 @@ DEFAULT_GRACE = dt.timedelta(hours=6)
 # and the bound on digests that may go out twice if the process is killed mid-pass (a digest
 # holds its place until its completion is written).
 DEFAULT_CONCURRENCY = 64
-# Due subscriptions claimed per transaction: short enough that a command waiting for the
-# store is not held up for long, large enough that 100k subscriptions take few round trips.
-CLAIM_BATCH = 5000
-# Pending digests read per page.
+# Digests owed read per page.
 PAGE_SIZE = 1000
 # Completions written per transaction at most.
 SETTLE_BATCH = 64
@@ -87,7 +85,7 @@ WINDOW_SHARED = 3
 class PassReport:
     """What one pass did, for logs, /stats and tests."""
 
-    claimed: int = 0
+    due: int = 0  # digests owed when the pass began (sent now, or when a retry is due)
     skipped: int = 0  # fell due longer ago than the grace window
     sent: int = 0  # digests fully delivered
     messages: int = 0  # Telegram messages sent
@@ -144,9 +142,6 @@ class PreparedPage:
 
     def parts(self, digest: PendingDigest) -> list[str]:
         return self.built.parts_for(digest)
-
-    def window_end(self, digest: PendingDigest) -> dt.datetime:
-        return self.built.profiles[digest.profile].window_end
 
 
 class _Settler:
@@ -240,13 +235,13 @@ class DigestSender:
                 if not lock.acquired:
                     report.busy = True
                     return report
-                await self._claim_due(report)
-                await self._send_pending(report)
-            if report.claimed or report.sent or report.failed or report.retrying:
+                runs = await self._due_runs(report)
+                await self._send_pending(runs, report)
+            if report.due or report.skipped or report.sent or report.failed or report.retrying:
                 logger.info(
-                    "Digest pass: %d claimed, %d skipped, %d sent (%d messages), %d empty, "
+                    "Digest pass: %d due, %d skipped, %d sent (%d messages), %d empty, "
                     "%d failed, %d retrying, %d chats deactivated, %d profiles built",
-                    report.claimed,
+                    report.due,
                     report.skipped,
                     report.sent,
                     report.messages,
@@ -258,23 +253,30 @@ class DigestSender:
                 )
             return report
 
-    # -- claiming -------------------------------------------------------------------------
+    # -- finding what is due ---------------------------------------------------------------
 
-    async def _claim_due(self, report: PassReport) -> None:
+    async def _due_runs(self, report: PassReport) -> list[tuple[DueGroup, SchedulePlan]]:
+        """The groups of due subscriptions that get a digest in this pass, with their plans.
+
+        A group fallen due beyond the grace moves on without one. Nothing else is written.
+        """
         now = self._clock()
         ledger = self._store.subscriptions
         if self._stop_requested:
-            return
-        for schedule in await ledger.due_schedules(now):
-            plan = self._plan(schedule, now)
-            while not self._stop_requested:
-                taken = await ledger.claim_due(plan, now=now, limit=CLAIM_BATCH)
-                if plan.period is not None:
-                    report.claimed += taken
-                else:
-                    report.skipped += taken
-                if taken < CLAIM_BATCH:
-                    break  # all claimed (one that fell due meanwhile waits for the next pass)
+            return []
+        plans: dict[Schedule, SchedulePlan] = {}
+        runs = []
+        for group in await ledger.due_groups(now):
+            plan = plans.get(group.schedule)
+            if plan is None:
+                plan = plans[group.schedule] = self._plan(group.schedule, now)
+            if plan.period is None:
+                report.skipped += await ledger.skip(group, plan)
+                continue
+            await ledger.supersede_earlier(group, plan, now=now)
+            report.due += group.count
+            runs.append((group, plan))
+        return runs
 
     def _plan(self, schedule: Schedule, now: dt.datetime) -> SchedulePlan:
         """Work out once what every subscription due on `schedule` gets at `now`."""
@@ -291,35 +293,46 @@ class DigestSender:
             )
             period = None
         return SchedulePlan(
-            schedule=schedule, period=period, next_due_at=next_due(schedule, after=now)
+            schedule=schedule, period=period, next_due_at=next_due(schedule, after=now), made_at=now
         )
 
     # -- building -------------------------------------------------------------------------
 
-    async def _prepared_pages(self, report: PassReport) -> AsyncGenerator[PreparedPage, None]:
-        """Pending digests page by page, with every profile built (once in the pass).
+    async def _prepared_pages(
+        self, runs: Sequence[tuple[DueGroup, SchedulePlan]], report: PassReport
+    ) -> AsyncGenerator[PreparedPage, None]:
+        """The digests owed, group by group and page by page, with every profile built (once
+        in the pass).
 
         Digests ready when the pass began: one retried during the pass waits for the next.
         """
         ledger = self._store.subscriptions
         now = self._clock()
         cache = _PassCache()
-        reading = asyncio.ensure_future(ledger.pending_page(now, after=None, limit=PAGE_SIZE))
+
+        def read(run: int, after: int | None) -> asyncio.Future[PendingPage]:
+            group, plan = runs[run]
+            return asyncio.ensure_future(
+                ledger.owed_page(group, plan, now=now, after=after, limit=PAGE_SIZE)
+            )
+
+        run = 0
+        reading = read(run, None) if runs else None
         try:
-            while not self._stop_requested:
+            while reading is not None and not self._stop_requested:
                 page = await reading
+                # The next page is read on SQLite's thread while this one is built here.
+                reading = None
                 if page.resume_after is not None:
-                    # The next page is read on SQLite's thread while this one is built here.
-                    reading = asyncio.ensure_future(
-                        ledger.pending_page(now, after=page.resume_after, limit=PAGE_SIZE)
-                    )
+                    reading = read(run, page.resume_after)
+                elif run + 1 < len(runs):
+                    run += 1
+                    reading = read(run, None)
                 await self._build_profiles(page, cache, report)
                 if page.digests:
                     yield PreparedPage(digests=page.digests, built=cache)
-                if page.resume_after is None:
-                    return
         finally:
-            if not reading.done():
+            if reading is not None and not reading.done():
                 reading.cancel()
                 await asyncio.wait([reading])
 
@@ -412,7 +425,9 @@ class DigestSender:
 
     # -- sending --------------------------------------------------------------------------
 
-    async def _send_pending(self, report: PassReport) -> None:
+    async def _send_pending(
+        self, runs: Sequence[tuple[DueGroup, SchedulePlan]], report: PassReport
+    ) -> None:
         semaphore = asyncio.Semaphore(self._concurrency)
         settler = _Settler(self._store.subscriptions, self._clock)
         # The same under every digest: serialised once, not once per send (PTB's to_dict
@@ -426,7 +441,7 @@ class DigestSender:
                 await self._deliver(digest, page, keyboard, settler, report)
 
         try:
-            async with aclosing(self._prepared_pages(report)) as pages:
+            async with aclosing(self._prepared_pages(runs, report)) as pages:
                 async for page in pages:
                     await asyncio.gather(*(deliver(digest, page) for digest in page.digests))
         finally:
@@ -441,13 +456,12 @@ class DigestSender:
         report: PassReport,
     ) -> None:
         parts = page.parts(digest)
-        window_end = page.window_end(digest)
         subscriptions = self._store.subscriptions
+        chat_id = digest.chat_id
         if not parts:
-            await settler.settle(Settlement(digest.id, "empty", None, window_end))
+            await settler.settle(Settlement(digest, chat_id, "empty", None))
             report.empty += 1
             return
-        chat_id = digest.chat_id
         thread_id = digest.thread_id
         index = digest.parts_sent  # resume after the parts a crashed pass already sent
         while index < len(parts):
@@ -477,18 +491,22 @@ class DigestSender:
                     case Verdict.REFUSED:
                         # Our own message was refused: retrying would fail the same way.
                         logger.error("Digest for chat %s was refused: %s", chat_id, failure.message)
-                        await self._give_up(digest, failure.reason, report)
+                        await self._give_up(digest, chat_id, failure.reason, report)
                     case Verdict.RETRY:
-                        await self._retry_later(digest, failure, report)
+                        await self._retry_later(digest, chat_id, failure, report)
                 return
             index += 1
             report.messages += 1
             if not last:
                 # The last part is recorded with the settlement, which follows at once.
                 await subscriptions.record_part_sent(
-                    digest.id, parts_sent=index, parts_total=len(parts), now=self._clock()
+                    digest,
+                    chat_id=chat_id,
+                    parts_sent=index,
+                    parts_total=len(parts),
+                    now=self._clock(),
                 )
-        await settler.settle(Settlement(digest.id, "sent", len(parts), window_end))
+        await settler.settle(Settlement(digest, chat_id, "sent", len(parts)))
         report.sent += 1
 
     async def _send(
@@ -515,33 +533,34 @@ class DigestSender:
         await self._store.subscriptions.deactivate(chat_id, reason=reason, now=self._clock())
         report.deactivated += 1
 
-    async def _give_up(self, delivery: PendingDigest, reason: str, report: PassReport) -> None:
+    async def _give_up(
+        self, digest: PendingDigest, chat_id: int, reason: str, report: PassReport
+    ) -> None:
         await self._store.subscriptions.fail_attempt(
-            delivery, error=reason, retry_at=None, now=self._clock()
+            digest, chat_id=chat_id, error=reason, retry_at=None, now=self._clock()
         )
         report.failed += 1
         report.errors.append(reason)
 
     async def _retry_later(
-        self, delivery: PendingDigest, failure: SendFailure, report: PassReport
+        self, digest: PendingDigest, chat_id: int, failure: SendFailure, report: PassReport
     ) -> None:
         reason = failure.reason
-        attempt = delivery.attempts + 1
+        attempt = digest.attempts + 1
         if attempt >= MAX_ATTEMPTS:
             logger.warning(
-                "Digest for chat %s failed %d times; giving up: %s",
-                delivery.chat_id,
-                attempt,
-                reason,
+                "Digest for chat %s failed %d times; giving up: %s", chat_id, attempt, reason
             )
-            await self._give_up(delivery, reason, report)
+            await self._give_up(digest, chat_id, reason, report)
             return
         delay = failure.wait or RETRY_DELAYS[min(attempt - 1, len(RETRY_DELAYS) - 1)]
-        logger.warning(
-            "Digest for chat %s failed (%s); retrying in %s", delivery.chat_id, reason, delay
-        )
+        logger.warning("Digest for chat %s failed (%s); retrying in %s", chat_id, reason, delay)
         await self._store.subscriptions.fail_attempt(
-            delivery, error=reason, retry_at=self._clock() + delay, now=self._clock()
+            digest,
+            chat_id=chat_id,
+            error=reason,
+            retry_at=self._clock() + delay,
+            now=self._clock(),
         )
         report.retrying += 1
 

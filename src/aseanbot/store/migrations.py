@@ -145,7 +145,8 @@ FROM items AS i;
 # One subscription per chat (a forum group's digests go to the topic it subscribed from).
 # The delivery ledger has one row per subscription and digest period; a row is written
 # before the first message of a digest is sent and updated after each one, so a crash can
-# neither lose a digest nor send a confirmed one again.
+# neither lose a digest nor send a confirmed one again. (Until version 5, which writes the
+# row with the first part sent: see _V5_OWED_DIGESTS.)
 _V3_SUBSCRIPTIONS = """
 CREATE TABLE subscriptions (
     chat_id            INTEGER PRIMARY KEY,
@@ -268,7 +269,33 @@ CREATE INDEX broadcast_deliveries_pending ON broadcast_deliveries (broadcast_id)
     WHERE state = 'pending';
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1_TABLES, _V2_SEARCH, _V3_SUBSCRIPTIONS, _V4_FEEDS)
+# A digest pass no longer claims a ledger row per subscription before sending: a subscription
+# owes its digest while it is due. The due-time index now also holds the schedule, so the due
+# subscriptions are grouped by schedule from the index alone, and the pass pages through each
+# group by the second index. A digest claimed the old way and not yet settled is owed again:
+# its chat becomes due at the claimed period, and its row (parts sent, attempts) is resumed.
+_V5_OWED_DIGESTS = """
+DROP INDEX subscriptions_due;
+CREATE INDEX subscriptions_due
+    ON subscriptions (next_due_at, frequency, local_time, timezone, weekday)
+    WHERE active = 1 AND next_due_at IS NOT NULL;
+CREATE INDEX subscriptions_by_schedule
+    ON subscriptions (frequency, local_time, timezone, weekday, next_due_at)
+    WHERE active = 1 AND next_due_at IS NOT NULL;
+UPDATE subscriptions SET next_due_at = (
+    SELECT min(period) FROM deliveries AS d
+    WHERE d.chat_id = subscriptions.chat_id AND d.state = 'pending')
+WHERE active = 1 AND EXISTS (
+    SELECT 1 FROM deliveries AS d WHERE d.chat_id = subscriptions.chat_id AND d.state = 'pending');
+"""
+
+MIGRATIONS: tuple[str, ...] = (
+    _V1_TABLES,
+    _V2_SEARCH,
+    _V3_SUBSCRIPTIONS,
+    _V4_FEEDS,
+    _V5_OWED_DIGESTS,
+)
 
 LATEST_VERSION = len(MIGRATIONS)
 

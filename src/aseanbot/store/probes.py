@@ -18,10 +18,10 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class DigestBacklog:
-    """Digests not delivered yet: pending ledger rows, and the oldest one still owed."""
+    """Digests owed and not delivered yet, and since when the oldest is owed."""
 
-    pending: int  # ledger rows waiting for a first or next attempt
-    oldest_due_at: dt.datetime | None  # of those rows and of schedules due but not claimed
+    pending: int  # active chats due: waiting for a pass, or for a retry
+    oldest_due_at: dt.datetime | None
 
     def lag(self, now: dt.datetime) -> dt.timedelta:
         """How long the oldest digest still owed has been due (zero when none is)."""
@@ -43,23 +43,14 @@ class Probes:
             return await store._count("SELECT 1") == 1
 
     async def digest_backlog(self, now: dt.datetime) -> DigestBacklog:
-        """Count pending digests of active chats and find the oldest digest owed at `now`."""
+        """Count the digests owed at `now` and find the oldest (by the due-time index)."""
         store = self._store
-        async with store._lock, store._transaction(write=False):
+        async with store._lock:
             row = await store._row(
-                "SELECT count(*), min(d.period) FROM deliveries AS d "
-                "JOIN subscriptions AS s ON s.chat_id = d.chat_id "
-                "WHERE d.state = 'pending' AND s.active = 1"
-            )
-            unclaimed = await store._row(
-                "SELECT min(next_due_at) FROM subscriptions "
+                "SELECT count(*), min(next_due_at) FROM subscriptions "
                 "WHERE active = 1 AND next_due_at IS NOT NULL AND next_due_at <= ?",
                 (format_time(now),),
             )
         pending = int(row[0]) if row is not None else 0
-        candidates = [
-            parse_time(text)
-            for text in (row[1] if row else None, unclaimed[0] if unclaimed else None)
-            if text
-        ]
-        return DigestBacklog(pending=pending, oldest_due_at=min(candidates, default=None))
+        oldest = row[1] if row is not None else None
+        return DigestBacklog(pending=pending, oldest_due_at=parse_time(oldest) if oldest else None)

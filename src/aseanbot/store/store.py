@@ -394,7 +394,7 @@ class Store:
     # Each statement is one trip to aiosqlite's thread (execute_fetchall runs, fetches and
     # closes there), not three: execute, fetch and close each cost a thread hop, and a search
     # or a card is only a few statements.
-    async def _run(self, sql: str, parameters: Sequence[object] = ()) -> None:
+    async def _run(self, sql: str, parameters: _Parameters = ()) -> None:
         await self._db.execute_fetchall(sql, parameters)
 
     async def _run_many(self, sql: str, rows: Iterable[_Parameters]) -> None:

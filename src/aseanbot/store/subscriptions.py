@@ -1,10 +1,11 @@
 """Subscriptions and the delivery ledger: `store.subscriptions`, sharing the Store's connection.
 
-Every state change of a digest is in one transaction: claiming a period (ledger row + the
-subscription's next due time), each part sent, and completion (ledger state + watermark).
-A digest pass claims set-based (a batch of the subscriptions due on one schedule per
-transaction), reads pending digests in keyset pages of light rows, and settles finished
-digests several to a transaction.
+A subscription owes a digest while it is due. A pass finds the due subscriptions grouped by
+schedule (a handful of groups, however many chats), works out each group's period once, and
+reads the digests owed in keyset pages of light rows. Nothing is written per chat before its
+digest is sent: the ledger row is written with each part sent, each failed attempt, and the
+settlement, and settling also moves the chat's watermark and next due time, in one
+transaction, several digests to a transaction.
 """
 
 from __future__ import annotations
@@ -85,21 +86,22 @@ def _delivery_from_row(row: sqlite3.Row, prefix: str = "") -> Delivery:
 
 
 @dataclass(frozen=True, slots=True)
-class Claim:
-    """A due subscription taken by a pass: its digest period (None: skipped) and next due time."""
-
-    chat_id: int
-    period: dt.datetime | None
-    next_due_at: dt.datetime | None
-
-
-@dataclass(frozen=True, slots=True)
 class SchedulePlan:
     """What a pass does with every subscription due on one schedule, worked out once."""
 
     schedule: Schedule
-    period: dt.datetime | None  # the digest to claim; None: skip (off, or beyond the grace)
-    next_due_at: dt.datetime | None
+    period: dt.datetime | None  # the digest owed; None: skip (off, or beyond the grace)
+    next_due_at: dt.datetime | None  # where the schedule moves once the digest is settled
+    made_at: dt.datetime  # the pass's "now": the chats it owes were due by then
+
+
+@dataclass(frozen=True, slots=True)
+class DueGroup:
+    """The active subscriptions on one schedule that are due since one instant."""
+
+    schedule: Schedule
+    due_at: str  # next_due_at as stored (they share it)
+    count: int
 
 
 # A digest profile as stored: followed topics and countries (JSON text), window start and
@@ -120,84 +122,136 @@ class DigestProfile:
 
 
 class PendingDigest(NamedTuple):
-    """A pending ledger row with the few subscription columns a pass needs to send it.
+    """A digest a pass owes one chat: the few subscription and ledger columns it sends with.
 
     A NamedTuple, not a dataclass: a pass reads one per due chat (100k and more), and a tuple
     is built four times faster.
     """
 
-    id: int
     chat_id: int
     thread_id: int | None
-    parts_sent: int
-    attempts: int
     send_empty: bool
-    profile: ProfileKey
+    parts_sent: int  # sent by an earlier attempt (its ledger row says so); 0 when none
+    attempts: int
+    profile: ProfileKey  # its window ends at plan.period
+    plan: SchedulePlan
 
 
 @dataclass(frozen=True, slots=True)
 class PendingPage:
-    """One page of pending digests."""
+    """One page of the digests owed to one due group."""
 
     digests: tuple[PendingDigest, ...]
-    # Where the next page starts (next_attempt_at as stored, id); None after the last page.
-    resume_after: tuple[str, int] | None
+    resume_after: int | None  # the last chat id, when another page may follow
 
 
 @dataclass(frozen=True, slots=True)
 class Settlement:
     """A digest done: sent in `parts` messages, or empty (nothing new, nothing sent)."""
 
-    delivery_id: int
+    digest: PendingDigest
+    chat_id: int  # the digest's chat now (a group that became a supergroup has a new id)
     state: str  # "sent" | "empty"
     parts: int | None  # messages the digest had; None when empty
-    window_end: dt.datetime  # the chat's watermark moves here
 
 
-# One batch of the subscriptions due on one schedule, in the due index's order. The order is
-# total, so both statements of a claim's transaction pick the same batch.
-_CLAIM_BATCH = """
-SELECT chat_id FROM subscriptions
+_DUE_GROUPS_SQL = """
+SELECT frequency, local_time, timezone, weekday, next_due_at, count(*) FROM subscriptions
 WHERE active = 1 AND next_due_at IS NOT NULL AND next_due_at <= :now
-    AND frequency = :frequency AND local_time = :local_time AND timezone = :timezone
-    AND weekday = :weekday
-ORDER BY next_due_at, chat_id LIMIT :limit
+GROUP BY frequency, local_time, timezone, weekday, next_due_at
 """
-# The window starts at the watermark as stored, and ends at the due instant, so a digest
-# rebuilt after a crash holds the same items. Claiming a period twice keeps the first row.
-_CLAIM_INSERT_SQL = f"""
-INSERT INTO deliveries (chat_id, period, window_start, window_end, state, next_attempt_at,
-    created_at, updated_at)
-SELECT chat_id, :period, watermark, :period, 'pending', :now, :now, :now FROM subscriptions
-WHERE chat_id IN ({_CLAIM_BATCH})
-ON CONFLICT (chat_id, period) DO NOTHING
+_IN_GROUP = (
+    "frequency = :frequency AND local_time = :local_time AND timezone = :timezone "
+    "AND weekday = :weekday AND active = 1 AND next_due_at IS NOT NULL AND next_due_at = :due_at"
+)
+_SKIP_SQL = f"UPDATE subscriptions SET next_due_at = :next_due_at WHERE {_IN_GROUP}"
+# A pending row of an earlier period (a retry, or a digest cut short) is replaced by the
+# digest now owed, whose window starts at the same, unmoved watermark.
+_SUPERSEDE_SQL = f"""
+UPDATE deliveries SET state = 'failed', last_error = :reason, updated_at = :now
+WHERE state = 'pending' AND period < :period AND EXISTS (
+    SELECT 1 FROM subscriptions WHERE chat_id = deliveries.chat_id AND {_IN_GROUP})
 """
-_CLAIM_UPDATE_SQL = f"""
-UPDATE subscriptions SET next_due_at = :next_due_at WHERE chat_id IN ({_CLAIM_BATCH})
+# The digests owed to one group, in chat order. A chat with a ledger row for the period is
+# resumed from it, when its next attempt is due; the window starts at the watermark (the
+# ledger row keeps the one its first attempt used).
+_OWED_PAGE_SQL = """
+SELECT s.chat_id, s.thread_id, s.send_empty, coalesce(d.parts_sent, 0),
+    coalesce(d.attempts, 0), s.topics, s.countries, coalesce(d.window_start, s.watermark)
+FROM subscriptions AS s
+LEFT JOIN deliveries AS d ON d.chat_id = s.chat_id AND d.period = :period
+WHERE s.frequency = :frequency AND s.local_time = :local_time AND s.timezone = :timezone
+    AND s.weekday = :weekday AND s.active = 1 AND s.next_due_at IS NOT NULL
+    AND s.next_due_at = :due_at AND s.chat_id > :after
+    AND (d.id IS NULL OR (d.state = 'pending' AND d.next_attempt_at <= :now))
+ORDER BY s.chat_id LIMIT :limit
 """
+# A digest's ledger row is written when there is something to remember: a part sent, a
+# failed attempt, or its end. Through the subscription, so a chat deleted meanwhile gets
+# none (and breaks no foreign key); a row already settled is never changed.
+_LEDGER_INSERT = """
+INSERT INTO deliveries (chat_id, period, window_start, window_end, state, parts_total,
+    parts_sent, attempts, next_attempt_at, last_error, created_at, updated_at)
+SELECT chat_id, :period, :window_start, :period, :state, :parts_total, :parts_sent,
+    :attempts, :next_attempt_at, :error, :now, :now
+FROM subscriptions WHERE chat_id = :chat_id
+ON CONFLICT (chat_id, period) DO UPDATE SET
+"""
+_SETTLE_SQL = (
+    _LEDGER_INSERT + "state = excluded.state, parts_sent = excluded.parts_sent, "
+    "parts_total = coalesce(excluded.parts_total, parts_total), last_error = NULL, "
+    "updated_at = excluded.updated_at WHERE deliveries.state = 'pending'"
+)
+_PART_SENT_SQL = (
+    _LEDGER_INSERT + "parts_sent = excluded.parts_sent, parts_total = excluded.parts_total, "
+    "updated_at = excluded.updated_at WHERE deliveries.state = 'pending'"
+)
+_ATTEMPT_FAILED_SQL = (
+    _LEDGER_INSERT
+    + "attempts = attempts + 1, state = excluded.state, last_error = excluded.last_error, "
+    "next_attempt_at = excluded.next_attempt_at, updated_at = excluded.updated_at "
+    "WHERE deliveries.state = 'pending'"
+)
+# The subscription's schedule moves on once its digest is done, unless it was changed
+# meanwhile (a changed schedule is next due after the change, so after the pass began).
+_MOVE_ON = (
+    "next_due_at = CASE WHEN next_due_at <= :made_at THEN :next_due_at ELSE next_due_at END, "
+    "updated_at = :now"
+)
+_SETTLE_SUBSCRIPTION_SQL = (
+    f"UPDATE subscriptions SET watermark = max(watermark, :period), {_MOVE_ON} "
+    "WHERE chat_id = :chat_id"
+)
+_GIVE_UP_SUBSCRIPTION_SQL = f"UPDATE subscriptions SET {_MOVE_ON} WHERE chat_id = :chat_id"
 
-_PENDING_COLUMNS = (
-    "d.next_attempt_at, d.id, d.chat_id, s.thread_id, d.parts_sent, d.attempts, s.send_empty, "
-    "s.topics, s.countries, d.window_start, d.window_end, s.timezone"
-)
-_PENDING_FROM = (
-    "FROM deliveries AS d JOIN subscriptions AS s ON s.chat_id = d.chat_id "
-    "WHERE d.state = 'pending' AND s.active = 1"
-)
-# Keyset pages in (next_attempt_at, id) order, in two queries: the rest of the cursor's
-# next_attempt_at, then later ones. One row-value condition would make SQLite walk the
-# partial index by its first column only, rescanning every row with the cursor's
-# next_attempt_at (all of a claim's rows) for each page.
-_PENDING_SAME_SQL = f"""
-SELECT {_PENDING_COLUMNS} {_PENDING_FROM}
-    AND d.next_attempt_at = :after_at AND d.id > :after_id AND d.next_attempt_at <= :now
-ORDER BY d.id LIMIT :limit
-"""
-_PENDING_LATER_SQL = f"""
-SELECT {_PENDING_COLUMNS} {_PENDING_FROM}
-    AND d.next_attempt_at > :after_at AND d.next_attempt_at <= :now
-ORDER BY d.next_attempt_at, d.id LIMIT :limit
-"""
+
+def _group_parameters(group: DueGroup) -> dict[str, Any]:
+    schedule = group.schedule
+    return {
+        "frequency": schedule.frequency,
+        "local_time": f"{schedule.local_time:%H:%M}",
+        "timezone": schedule.timezone,
+        "weekday": schedule.weekday,
+        "due_at": group.due_at,
+    }
+
+
+def _ledger_parameters(digest: PendingDigest, chat_id: int, now: str) -> dict[str, Any]:
+    """The parameters every ledger write about `digest` shares."""
+    plan = digest.plan
+    return {
+        "chat_id": chat_id,
+        "period": digest.profile[3],
+        "window_start": digest.profile[2],
+        "next_due_at": format_time(plan.next_due_at) if plan.next_due_at else None,
+        "made_at": format_time(plan.made_at),
+        "now": now,
+        "parts_total": None,
+        "parts_sent": digest.parts_sent,
+        "attempts": digest.attempts,
+        "next_attempt_at": now,
+        "error": None,
+    }
 
 
 def read_profile(key: ProfileKey) -> DigestProfile:
@@ -302,21 +356,24 @@ class Subscriptions:
                 (new_chat_id, format_time(now), old_chat_id),
             )
 
-    async def due_schedules(self, now: dt.datetime) -> tuple[Schedule, ...]:
-        """The distinct schedules of active subscriptions due at or before `now` (a handful)."""
+    async def due_groups(self, now: dt.datetime) -> tuple[DueGroup, ...]:
+        """The active subscriptions due at or before `now`, grouped by schedule and due time.
+
+        Usually one group per distinct schedule: a handful, however many subscribers.
+        """
         store = self._store
         async with store._lock:
-            rows = await store._rows(
-                "SELECT DISTINCT frequency, local_time, timezone, weekday FROM subscriptions "
-                "WHERE active = 1 AND next_due_at IS NOT NULL AND next_due_at <= ?",
-                (format_time(now),),
-            )
+            rows = await store._rows(_DUE_GROUPS_SQL, {"now": format_time(now)})
         return tuple(
-            Schedule(
-                frequency=row[0],
-                local_time=dt.time.fromisoformat(row[1]),
-                timezone=row[2],
-                weekday=row[3],
+            DueGroup(
+                schedule=Schedule(
+                    frequency=row[0],
+                    local_time=dt.time.fromisoformat(row[1]),
+                    timezone=row[2],
+                    weekday=row[3],
+                ),
+                due_at=row[4],
+                count=row[5],
             )
             for row in rows
         )
@@ -327,136 +384,118 @@ class Subscriptions:
             return await store._count("SELECT count(*) FROM subscriptions WHERE active = 1")
 
     # -- the ledger -----------------------------------------------------------------------
+    #
+    # A subscription owes a digest while it is due (next_due_at <= now). Nothing is written
+    # when a pass starts: a digest's ledger row is written when a part of it is sent, an
+    # attempt fails, or it is settled, and settling moves the watermark and the schedule on in
+    # the same transaction. So a digest interrupted by a crash is still owed, and resumed
+    # after the parts its row records.
 
-    async def claim(self, claims: Sequence[Claim], *, now: dt.datetime) -> None:
-        """Record each claimed digest as pending and move each schedule on, in one transaction.
+    async def skip(self, group: DueGroup, plan: SchedulePlan) -> int:
+        """Move a group fallen due beyond the grace on to its next due time, with no digest.
 
-        A claim with period None skips a digest that fell due too long ago: only its schedule
-        moves, and the watermark stays, so its items come in the next digest. Claiming a period
-        twice keeps the first ledger row (the UNIQUE (chat_id, period) key).
+        The watermark stays, so the skipped items come in the next digest. Returns how many.
         """
-        if not claims:
-            return
-        store = self._store
-        stamp = format_time(now)
-        async with store._lock, store._transaction(write=True):
-            await store._run_many(
-                "UPDATE subscriptions SET next_due_at = ? WHERE chat_id = ?",
-                [
-                    (format_time(c.next_due_at) if c.next_due_at else None, c.chat_id)
-                    for c in claims
-                ],
-            )
-            # The window starts at the watermark as stored, and ends at the due instant, so a
-            # digest rebuilt after a crash holds the same items.
-            await store._run_many(
-                "INSERT INTO deliveries (chat_id, period, window_start, window_end, state, "
-                "next_attempt_at, created_at, updated_at) "
-                "SELECT chat_id, :period, watermark, :period, 'pending', :now, :now, :now "
-                "FROM subscriptions WHERE chat_id = :chat_id "
-                "ON CONFLICT (chat_id, period) DO NOTHING",
-                [
-                    {"period": format_time(c.period), "now": stamp, "chat_id": c.chat_id}
-                    for c in claims
-                    if c.period is not None
-                ],
-            )
-
-    async def claim_due(self, plan: SchedulePlan, *, now: dt.datetime, limit: int) -> int:
-        """Claim up to `limit` subscriptions due on the plan's schedule, in one transaction.
-
-        Set-based, as `claim` does row by row: a pending ledger row for the plan's period
-        (none when it is None: skipped, the watermark stays), and the plan's next due time.
-        Returns how many were taken; fewer than `limit`: none is left.
-        """
-        schedule = plan.schedule
-        parameters = {
-            "now": format_time(now),
-            "frequency": schedule.frequency,
-            "local_time": f"{schedule.local_time:%H:%M}",
-            "timezone": schedule.timezone,
-            "weekday": schedule.weekday,
-            "limit": limit,
-            "period": format_time(plan.period) if plan.period else None,
-            "next_due_at": format_time(plan.next_due_at) if plan.next_due_at else None,
-        }
+        parameters = _group_parameters(group)
+        parameters["next_due_at"] = format_time(plan.next_due_at) if plan.next_due_at else None
         store = self._store
         async with store._lock, store._transaction(write=True):
-            # Through _row: it takes named parameters (and these statements return none).
-            if plan.period is not None:
-                await store._row(_CLAIM_INSERT_SQL, parameters)
-            await store._row(_CLAIM_UPDATE_SQL, parameters)
+            await store._row(_SKIP_SQL, parameters)
             return await store._count("SELECT changes()")
 
-    async def pending_page(
-        self, now: dt.datetime, *, after: tuple[str, int] | None, limit: int
+    async def supersede_earlier(
+        self, group: DueGroup, plan: SchedulePlan, *, now: dt.datetime
+    ) -> None:
+        """Close the group's pending ledger rows of periods before the plan's (their digest
+        is replaced by the one now owed, whose window starts where theirs did)."""
+        if plan.period is None:
+            return
+        parameters = _group_parameters(group)
+        parameters.update(
+            period=format_time(plan.period),
+            now=format_time(now),
+            reason=f"replaced by the digest due at {format_time(plan.period)}",
+        )
+        store = self._store
+        async with store._lock, store._transaction(write=True):
+            await store._row(_SUPERSEDE_SQL, parameters)
+
+    async def owed_page(
+        self,
+        group: DueGroup,
+        plan: SchedulePlan,
+        *,
+        now: dt.datetime,
+        after: int | None,
+        limit: int,
     ) -> PendingPage:
-        """A page of pending digests ready at `now` (a first or next attempt), oldest first.
+        """A page of the digests `group` is owed for `plan.period`, ready at `now`.
 
         Only the columns a pass sends with; `after` is the previous page's `resume_after`.
+        A chat whose last attempt waits for a retry is left out until then.
         """
+        assert plan.period is not None
+        period = format_time(plan.period)
+        timezone = plan.schedule.timezone
+        parameters = _group_parameters(group)
+        parameters.update(period=period, now=format_time(now), after=after or -(2**63), limit=limit)
         store = self._store
-        after_at, after_id = after if after is not None else ("", 0)
-        parameters = {"now": format_time(now), "after_at": after_at, "after_id": after_id}
         async with store._lock:
-            rows = await store._rows(_PENDING_SAME_SQL, {**parameters, "limit": limit})
-            if len(rows) < limit:
-                later = {**parameters, "limit": limit - len(rows)}
-                rows += await store._rows(_PENDING_LATER_SQL, later)
+            rows = await store._rows(_OWED_PAGE_SQL, parameters)
         digests = tuple(
             PendingDigest(
+                row[0],
                 row[1],
-                row[2],
+                bool(row[2]),
                 row[3],
                 row[4],
-                row[5],
-                bool(row[6]),
-                (row[7], row[8], row[9], row[10], row[11]),
+                (row[5], row[6], row[7], period, timezone),
+                plan,
             )
             for row in rows
         )
-        resume_after = (rows[-1][0], rows[-1][1]) if len(rows) == limit else None
+        resume_after = rows[-1][0] if len(rows) == limit else None
         return PendingPage(digests=digests, resume_after=resume_after)
 
     async def record_part_sent(
-        self, delivery_id: int, *, parts_sent: int, parts_total: int, now: dt.datetime
+        self,
+        digest: PendingDigest,
+        *,
+        chat_id: int,
+        parts_sent: int,
+        parts_total: int,
+        now: dt.datetime,
     ) -> None:
         """Remember that the first `parts_sent` messages of a digest are delivered."""
+        parameters = _ledger_parameters(digest, chat_id, format_time(now))
+        parameters.update(state="pending", parts_sent=parts_sent, parts_total=parts_total)
         store = self._store
         async with store._lock:
-            await store._run(
-                "UPDATE deliveries SET parts_sent = ?, parts_total = ?, updated_at = ? "
-                "WHERE id = ? AND state = 'pending'",
-                (parts_sent, parts_total, format_time(now), delivery_id),
-            )
+            await store._run(_PART_SENT_SQL, parameters)
 
     async def settle(self, settlements: Sequence[Settlement], *, now: dt.datetime) -> None:
-        """Settle several digests in one transaction: each one's state, parts and watermark.
-
-        A sent digest with `parts` records them all as sent. The watermark is found through
-        the ledger row, so it follows a chat that moved to a new id while its digest was sent.
-        """
+        """Settle several digests in one transaction: each one's ledger row, its chat's
+        watermark (to the end of its window) and next due time."""
         if not settlements:
             return
-        store = self._store
         stamp = format_time(now)
+        rows = []
+        for settlement in settlements:
+            parameters = _ledger_parameters(settlement.digest, settlement.chat_id, stamp)
+            parameters.update(state=settlement.state, parts_total=settlement.parts)
+            if settlement.parts is not None:
+                parameters["parts_sent"] = settlement.parts
+            rows.append(parameters)
+        store = self._store
         async with store._lock, store._transaction(write=True):
-            await store._run_many(
-                "UPDATE deliveries SET state = ?, parts_sent = coalesce(?, parts_sent), "
-                "parts_total = coalesce(?, parts_total), updated_at = ?, last_error = NULL "
-                "WHERE id = ? AND state = 'pending'",
-                [(s.state, s.parts, s.parts, stamp, s.delivery_id) for s in settlements],
-            )
-            await store._run_many(
-                "UPDATE subscriptions SET watermark = max(watermark, ?), updated_at = ? "
-                "WHERE chat_id = (SELECT chat_id FROM deliveries WHERE id = ?)",
-                [(format_time(s.window_end), stamp, s.delivery_id) for s in settlements],
-            )
+            await store._run_many(_SETTLE_SQL, rows)
+            await store._run_many(_SETTLE_SUBSCRIPTION_SQL, rows)
 
     async def fail_attempt(
         self,
-        delivery: Delivery | PendingDigest,
+        digest: PendingDigest,
         *,
+        chat_id: int,
         error: str,
         retry_at: dt.datetime | None,
         now: dt.datetime,
@@ -464,22 +503,20 @@ class Subscriptions:
         """Count a failed attempt: retry at `retry_at`, or give up (state failed) when None.
 
         A failed digest leaves the watermark where it was: its items come in the next one.
+        Given up, the chat's schedule moves on to its next digest.
         """
+        parameters = _ledger_parameters(digest, chat_id, format_time(now))
+        parameters.update(
+            state="pending" if retry_at else "failed",
+            attempts=digest.attempts + 1,
+            error=error[:_ERROR_LIMIT],
+            next_attempt_at=format_time(retry_at) if retry_at else parameters["now"],
+        )
         store = self._store
-        async with store._lock:
-            await store._run(
-                "UPDATE deliveries SET attempts = attempts + 1, last_error = ?, updated_at = ?, "
-                "state = CASE WHEN ? IS NULL THEN 'failed' ELSE state END, "
-                "next_attempt_at = coalesce(?, next_attempt_at) "
-                "WHERE id = ? AND state = 'pending'",
-                (
-                    error[:_ERROR_LIMIT],
-                    format_time(now),
-                    format_time(retry_at) if retry_at else None,
-                    format_time(retry_at) if retry_at else None,
-                    delivery.id,
-                ),
-            )
+        async with store._lock, store._transaction(write=True):
+            await store._run(_ATTEMPT_FAILED_SQL, parameters)
+            if retry_at is None:
+                await store._run(_GIVE_UP_SUBSCRIPTION_SQL, parameters)
 
     async def deliveries_for(self, chat_id: int) -> tuple[Delivery, ...]:
         """Every ledger row of a chat, oldest first (for tests and operators)."""
