@@ -79,12 +79,16 @@ async def prepare(path: Path, subscribers: int) -> tuple[Store, Catalog]:
         await store.subscriptions.save(
             replace(base, schedule=schedule, next_due_at=due, watermark=now - dt.timedelta(days=1))
         )
-    catalog = Catalog(
+    return store, await store_catalog(store)
+
+
+async def store_catalog(store: Store) -> Catalog:
+    """The catalog of the store's reference data, as the bot loads it."""
+    return Catalog(
         topics=await store.topics(),
         countries=await store.countries(),
         partners=await store.partners(),
     )
-    return store, catalog
 
 
 async def run_digest_pass(subscribers: int) -> DigestRun:

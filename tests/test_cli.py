@@ -372,7 +372,8 @@ async def test_sigterm_lets_a_digest_in_flight_finish_and_healthz_reports_it(
     try:
         async with BotProcess(tmp_path, api, ASEANBOT_HEALTH_PORT=str(health_port)) as bot:
             status, body = await get_health(
-                health_port, until=lambda b: b["counters"]["digest_queue_depth"] == 1
+                health_port,
+                until=lambda b: b["status"] == "ok" and b["counters"]["digest_queue_depth"] == 1,
             )
             assert status == 200
             assert (body["status"], body["store"], body["scheduler"]) == ("ok", True, True)

@@ -36,9 +36,10 @@ class RecordingBot:
         self.on_send: list[int] = []  # sent-but-unsettled digests seen at each send
         self.settled = 0
 
-    async def send_message(self, chat_id: int, text: str, **_: object) -> None:
+    async def do_api_request(self, endpoint: str, api_kwargs: dict[str, Any], **_: object) -> None:
+        assert endpoint == "send_message"
         await asyncio.sleep(0)
-        self.sent.append(chat_id)
+        self.sent.append(api_kwargs["chat_id"])
         self.on_send.append(len(self.sent) - 1 - self.settled)
 
 

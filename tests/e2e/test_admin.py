@@ -216,6 +216,7 @@ async def test_a_broadcast_reaches_every_active_subscription_exactly_once(
     [forum] = sent_to(bot, -3003)
     assert forum.text == text
     assert forum.message_thread_id == 7
+    assert (forum.parse_mode, forum.link_preview_options) == ("HTML", {"is_disabled": True})
     assert [m.text for m in sent_to(bot, -1003004)] == [text]
     assert sent_to(bot, 3002) == sent_to(bot, 3005) == []
     shown = bot.api.message(ADMIN, preview.message_id)

@@ -119,6 +119,7 @@ async def test_a_due_digest_is_sent_once_with_what_is_new(
     assert "synthetic-cyber-1" not in text  # not a followed topic
     message = next(m for m in bot.api.sent if m.chat_id == 501)
     parse_telegram_html(message.html)
+    assert (message.parse_mode, message.link_preview_options) == ("HTML", {"is_disabled": True})
     labels = [b["text"] for row in message.reply_markup["inline_keyboard"] for b in row]
     assert labels == ["⚙️ Settings", "🔕 Unsubscribe"]
 

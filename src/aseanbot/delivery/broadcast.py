@@ -19,6 +19,7 @@ from typing import Any
 from telegram.error import TelegramError
 from telegram.ext import ExtBot
 
+from aseanbot.delivery.bulk_send import send_bulk
 from aseanbot.delivery.outcomes import SendFailure, Verdict, classify_send_error
 from aseanbot.store import Store
 from aseanbot.store.broadcasts import BroadcastTarget
@@ -103,7 +104,7 @@ class BroadcastSender:
         while True:
             attempts += 1
             try:
-                await self._send(chat_id, thread_id, text)
+                await send_bulk(self._bot, chat_id, text, thread_id=thread_id)
             except TelegramError as error:
                 failure = classify_send_error(error, thread_id=thread_id)
                 match failure.verdict:
@@ -155,14 +156,6 @@ class BroadcastSender:
             )
             report.sent += 1
             return
-
-    async def _send(self, chat_id: int, thread_id: int | None, text: str) -> None:
-        # Bulk: the rate limiter lets command replies go first. (A bot without a limiter, as
-        # in the console, must not be given rate_limit_args at all.)
-        bulk = {"bulk": True} if self._bot.rate_limiter is not None else None
-        await self._bot.send_message(
-            chat_id, text, message_thread_id=thread_id, rate_limit_args=bulk
-        )
 
     async def _settle(self, broadcast_id: int, chat_id: int, attempts: int, error: str) -> None:
         await self._store.broadcasts.settle(

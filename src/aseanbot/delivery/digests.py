@@ -26,6 +26,7 @@ from telegram.error import TelegramError
 from telegram.ext import ExtBot
 
 from aseanbot.catalog import Catalog
+from aseanbot.delivery.bulk_send import send_bulk
 from aseanbot.delivery.outcomes import SendFailure, Verdict, classify_send_error
 from aseanbot.delivery.pass_lock import PassLock
 from aseanbot.formatting.digest import (
@@ -469,7 +470,13 @@ class DigestSender:
                 return  # pending, resumed from `index` at the next start
             last = index == len(parts) - 1
             try:
-                await self._send(chat_id, thread_id, parts[index], keyboard if last else None)
+                await send_bulk(
+                    self._bot,
+                    chat_id,
+                    parts[index],
+                    thread_id=thread_id,
+                    keyboard=keyboard if last else None,
+                )
             except TelegramError as error:
                 failure = classify_send_error(error, thread_id=thread_id)
                 match failure.verdict:
@@ -508,24 +515,6 @@ class DigestSender:
                 )
         await settler.settle(Settlement(digest, chat_id, "sent", len(parts)))
         report.sent += 1
-
-    async def _send(
-        self,
-        chat_id: int,
-        thread_id: int | None,
-        text: str,
-        keyboard: JSONKeyboard | None,
-    ) -> None:
-        # Bulk: the rate limiter lets command replies go first. (A bot without a limiter, as
-        # in the console, must not be given rate_limit_args at all.)
-        bulk = {"bulk": True} if self._bot.rate_limiter is not None else None
-        await self._bot.send_message(
-            chat_id,
-            text,
-            message_thread_id=thread_id,
-            api_kwargs={"reply_markup": keyboard} if keyboard is not None else None,
-            rate_limit_args=bulk,
-        )
 
     async def _deactivate(self, chat_id: int, failure: SendFailure, report: PassReport) -> None:
         reason = failure.reason

@@ -270,17 +270,15 @@ CREATE INDEX broadcast_deliveries_pending ON broadcast_deliveries (broadcast_id)
 """
 
 # A digest pass no longer claims a ledger row per subscription before sending: a subscription
-# owes its digest while it is due. The due-time index now also holds the schedule, so the due
-# subscriptions are grouped by schedule from the index alone, and the pass pages through each
-# group by the second index. A digest claimed the old way and not yet settled is owed again:
-# its chat becomes due at the claimed period, and its row (parts sent, attempts) is resumed.
+# owes its digest while it is due. The due-time index now also holds the schedule (and, as
+# every index of a WITHOUT ROWID table, the chat id): the due subscriptions are grouped by
+# schedule from the index alone, and each group is paged through in chat order by it. A
+# digest claimed the old way and not yet settled is owed again: its chat becomes due at the
+# claimed period, and its row (parts sent, attempts) is resumed.
 _V5_OWED_DIGESTS = """
 DROP INDEX subscriptions_due;
 CREATE INDEX subscriptions_due
     ON subscriptions (next_due_at, frequency, local_time, timezone, weekday)
-    WHERE active = 1 AND next_due_at IS NOT NULL;
-CREATE INDEX subscriptions_by_schedule
-    ON subscriptions (frequency, local_time, timezone, weekday, next_due_at)
     WHERE active = 1 AND next_due_at IS NOT NULL;
 UPDATE subscriptions SET next_due_at = (
     SELECT min(period) FROM deliveries AS d

@@ -161,8 +161,8 @@ WHERE active = 1 AND next_due_at IS NOT NULL AND next_due_at <= :now
 GROUP BY frequency, local_time, timezone, weekday, next_due_at
 """
 _IN_GROUP = (
-    "frequency = :frequency AND local_time = :local_time AND timezone = :timezone "
-    "AND weekday = :weekday AND active = 1 AND next_due_at IS NOT NULL AND next_due_at = :due_at"
+    "next_due_at = :due_at AND frequency = :frequency AND local_time = :local_time "
+    "AND timezone = :timezone AND weekday = :weekday AND active = 1 AND next_due_at IS NOT NULL"
 )
 _SKIP_SQL = f"UPDATE subscriptions SET next_due_at = :next_due_at WHERE {_IN_GROUP}"
 # A pending row of an earlier period (a retry, or a digest cut short) is replaced by the
@@ -180,34 +180,48 @@ SELECT s.chat_id, s.thread_id, s.send_empty, coalesce(d.parts_sent, 0),
     coalesce(d.attempts, 0), s.topics, s.countries, coalesce(d.window_start, s.watermark)
 FROM subscriptions AS s
 LEFT JOIN deliveries AS d ON d.chat_id = s.chat_id AND d.period = :period
-WHERE s.frequency = :frequency AND s.local_time = :local_time AND s.timezone = :timezone
-    AND s.weekday = :weekday AND s.active = 1 AND s.next_due_at IS NOT NULL
-    AND s.next_due_at = :due_at AND s.chat_id > :after
+WHERE s.next_due_at = :due_at AND s.frequency = :frequency AND s.local_time = :local_time
+    AND s.timezone = :timezone AND s.weekday = :weekday AND s.active = 1
+    AND s.next_due_at IS NOT NULL AND s.chat_id > :after
     AND (d.id IS NULL OR (d.state = 'pending' AND d.next_attempt_at <= :now))
 ORDER BY s.chat_id LIMIT :limit
 """
 # A digest's ledger row is written when there is something to remember: a part sent, a
-# failed attempt, or its end. Through the subscription, so a chat deleted meanwhile gets
-# none (and breaks no foreign key); a row already settled is never changed.
-_LEDGER_INSERT = """
+# failed attempt, or its end. The digests written together come as one JSON array
+# (`:digests`), so a batch is one statement, not one per digest: a statement costs the
+# aiosqlite thread a wait for the GIL, and the pass's event loop holds it while it sends.
+_DIGESTS = """
+WITH digest (chat_id, period, window_start, state, parts_total, parts_sent, attempts,
+    next_attempt_at, error, next_due_at, made_at) AS (
+    SELECT json_extract(value, '$.chat_id'), json_extract(value, '$.period'),
+        json_extract(value, '$.window_start'), json_extract(value, '$.state'),
+        json_extract(value, '$.parts_total'), json_extract(value, '$.parts_sent'),
+        json_extract(value, '$.attempts'), json_extract(value, '$.next_attempt_at'),
+        json_extract(value, '$.error'), json_extract(value, '$.next_due_at'),
+        json_extract(value, '$.made_at')
+    FROM json_each(:digests))
+"""
+# Through the subscription, so a chat deleted meanwhile gets none (and breaks no foreign
+# key); a row already settled is never changed.
+_LEDGER_WRITE = f"""{_DIGESTS}
 INSERT INTO deliveries (chat_id, period, window_start, window_end, state, parts_total,
     parts_sent, attempts, next_attempt_at, last_error, created_at, updated_at)
-SELECT chat_id, :period, :window_start, :period, :state, :parts_total, :parts_sent,
-    :attempts, :next_attempt_at, :error, :now, :now
-FROM subscriptions WHERE chat_id = :chat_id
+SELECT s.chat_id, d.period, d.window_start, d.period, d.state, d.parts_total, d.parts_sent,
+    d.attempts, d.next_attempt_at, d.error, :now, :now
+FROM digest AS d JOIN subscriptions AS s ON s.chat_id = d.chat_id WHERE true
 ON CONFLICT (chat_id, period) DO UPDATE SET
 """
 _SETTLE_SQL = (
-    _LEDGER_INSERT + "state = excluded.state, parts_sent = excluded.parts_sent, "
+    _LEDGER_WRITE + "state = excluded.state, parts_sent = excluded.parts_sent, "
     "parts_total = coalesce(excluded.parts_total, parts_total), last_error = NULL, "
     "updated_at = excluded.updated_at WHERE deliveries.state = 'pending'"
 )
 _PART_SENT_SQL = (
-    _LEDGER_INSERT + "parts_sent = excluded.parts_sent, parts_total = excluded.parts_total, "
+    _LEDGER_WRITE + "parts_sent = excluded.parts_sent, parts_total = excluded.parts_total, "
     "updated_at = excluded.updated_at WHERE deliveries.state = 'pending'"
 )
 _ATTEMPT_FAILED_SQL = (
-    _LEDGER_INSERT
+    _LEDGER_WRITE
     + "attempts = attempts + 1, state = excluded.state, last_error = excluded.last_error, "
     "next_attempt_at = excluded.next_attempt_at, updated_at = excluded.updated_at "
     "WHERE deliveries.state = 'pending'"
@@ -215,14 +229,17 @@ _ATTEMPT_FAILED_SQL = (
 # The subscription's schedule moves on once its digest is done, unless it was changed
 # meanwhile (a changed schedule is next due after the change, so after the pass began).
 _MOVE_ON = (
-    "next_due_at = CASE WHEN next_due_at <= :made_at THEN :next_due_at ELSE next_due_at END, "
-    "updated_at = :now"
+    "next_due_at = CASE WHEN subscriptions.next_due_at <= d.made_at THEN d.next_due_at "
+    "ELSE subscriptions.next_due_at END, updated_at = :now"
 )
 _SETTLE_SUBSCRIPTION_SQL = (
-    f"UPDATE subscriptions SET watermark = max(watermark, :period), {_MOVE_ON} "
-    "WHERE chat_id = :chat_id"
+    f"{_DIGESTS} UPDATE subscriptions SET watermark = max(watermark, d.period), {_MOVE_ON} "
+    "FROM digest AS d WHERE subscriptions.chat_id = d.chat_id"
 )
-_GIVE_UP_SUBSCRIPTION_SQL = f"UPDATE subscriptions SET {_MOVE_ON} WHERE chat_id = :chat_id"
+_GIVE_UP_SUBSCRIPTION_SQL = (
+    f"{_DIGESTS} UPDATE subscriptions SET {_MOVE_ON} "
+    "FROM digest AS d WHERE subscriptions.chat_id = d.chat_id"
+)
 
 
 def _group_parameters(group: DueGroup) -> dict[str, Any]:
@@ -236,22 +253,29 @@ def _group_parameters(group: DueGroup) -> dict[str, Any]:
     }
 
 
-def _ledger_parameters(digest: PendingDigest, chat_id: int, now: str) -> dict[str, Any]:
-    """The parameters every ledger write about `digest` shares."""
+def _ledger_row(digest: PendingDigest, chat_id: int, now: str, **changes: Any) -> dict[str, Any]:
+    """One digest as the ledger statements read it from `:digests`, with `changes`."""
     plan = digest.plan
-    return {
+    row = {
         "chat_id": chat_id,
         "period": digest.profile[3],
         "window_start": digest.profile[2],
-        "next_due_at": format_time(plan.next_due_at) if plan.next_due_at else None,
-        "made_at": format_time(plan.made_at),
-        "now": now,
+        "state": "pending",
         "parts_total": None,
         "parts_sent": digest.parts_sent,
         "attempts": digest.attempts,
         "next_attempt_at": now,
         "error": None,
+        "next_due_at": format_time(plan.next_due_at) if plan.next_due_at else None,
+        "made_at": format_time(plan.made_at),
     }
+    row.update(changes)
+    return row
+
+
+def _digests(now: str, rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The parameters of a ledger statement about `rows`."""
+    return {"now": now, "digests": json.dumps(rows)}
 
 
 def read_profile(key: ProfileKey) -> DigestProfile:
@@ -467,11 +491,11 @@ class Subscriptions:
         now: dt.datetime,
     ) -> None:
         """Remember that the first `parts_sent` messages of a digest are delivered."""
-        parameters = _ledger_parameters(digest, chat_id, format_time(now))
-        parameters.update(state="pending", parts_sent=parts_sent, parts_total=parts_total)
+        stamp = format_time(now)
+        row = _ledger_row(digest, chat_id, stamp, parts_sent=parts_sent, parts_total=parts_total)
         store = self._store
         async with store._lock:
-            await store._run(_PART_SENT_SQL, parameters)
+            await store._run(_PART_SENT_SQL, _digests(stamp, [row]))
 
     async def settle(self, settlements: Sequence[Settlement], *, now: dt.datetime) -> None:
         """Settle several digests in one transaction: each one's ledger row, its chat's
@@ -479,17 +503,24 @@ class Subscriptions:
         if not settlements:
             return
         stamp = format_time(now)
-        rows = []
-        for settlement in settlements:
-            parameters = _ledger_parameters(settlement.digest, settlement.chat_id, stamp)
-            parameters.update(state=settlement.state, parts_total=settlement.parts)
-            if settlement.parts is not None:
-                parameters["parts_sent"] = settlement.parts
-            rows.append(parameters)
+        rows = [
+            _ledger_row(
+                settlement.digest,
+                settlement.chat_id,
+                stamp,
+                state=settlement.state,
+                parts_total=settlement.parts,
+                parts_sent=settlement.digest.parts_sent
+                if settlement.parts is None
+                else settlement.parts,
+            )
+            for settlement in settlements
+        ]
+        parameters = _digests(stamp, rows)
         store = self._store
         async with store._lock, store._transaction(write=True):
-            await store._run_many(_SETTLE_SQL, rows)
-            await store._run_many(_SETTLE_SUBSCRIPTION_SQL, rows)
+            await store._run(_SETTLE_SQL, parameters)
+            await store._run(_SETTLE_SUBSCRIPTION_SQL, parameters)
 
     async def fail_attempt(
         self,
@@ -505,13 +536,17 @@ class Subscriptions:
         A failed digest leaves the watermark where it was: its items come in the next one.
         Given up, the chat's schedule moves on to its next digest.
         """
-        parameters = _ledger_parameters(digest, chat_id, format_time(now))
-        parameters.update(
+        stamp = format_time(now)
+        row = _ledger_row(
+            digest,
+            chat_id,
+            stamp,
             state="pending" if retry_at else "failed",
             attempts=digest.attempts + 1,
             error=error[:_ERROR_LIMIT],
-            next_attempt_at=format_time(retry_at) if retry_at else parameters["now"],
+            next_attempt_at=format_time(retry_at) if retry_at else stamp,
         )
+        parameters = _digests(stamp, [row])
         store = self._store
         async with store._lock, store._transaction(write=True):
             await store._run(_ATTEMPT_FAILED_SQL, parameters)
