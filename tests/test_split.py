@@ -7,13 +7,28 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aseanbot.formatting.html import bold, escape, link, utf16_len, visible_text
-from aseanbot.formatting.split import split_message
+from aseanbot.formatting.split import pack_messages, split_message
 
 HTML_TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=0, max_size=1500)
 
 
 def test_short_output_is_one_message_with_blocks_separated() -> None:
     assert split_message(["<b>a</b>", "b"]) == ["<b>a</b>\n\nb"]
+
+
+def test_packed_messages_read_as_the_split_ones_and_hold_the_blocks_themselves() -> None:
+    """A digest pass keeps its digests packed: the same messages, built from the very block
+    objects it gave (shared by every digest with the same item), not copies."""
+    entry = "• <a href='https://example.org/a'>An item</a>\n" + "📰 " * 500
+    blocks = ["<b>Header</b>", *[entry] * 6, "<i>last</i>"]
+    packed = pack_messages(blocks)
+    split = split_message(blocks)
+    assert len(split) > 1
+    assert (len(packed), list(packed)) == (len(split), split)
+    assert [packed[i] for i in range(len(packed))] == split
+    assert all(block is entry for message in packed._messages for block in message[1:-1])
+    assert not pack_messages([])
+    assert list(pack_messages(["", " "])) == []
 
 
 def test_blocks_are_never_cut_when_they_fit() -> None:

@@ -35,7 +35,7 @@ from aseanbot.formatting.digest import (
     render_digest_entry,
     render_empty_digest,
 )
-from aseanbot.formatting.split import split_message
+from aseanbot.formatting.split import PackedMessages, pack_messages
 from aseanbot.models import Item, Subscription
 from aseanbot.scheduling import Schedule, latest_due, next_due, zone_for
 from aseanbot.store import Store
@@ -104,8 +104,8 @@ class _PassCache:
     """What one pass builds once and reuses: profiles, window items, entries and digests."""
 
     profiles: dict[ProfileKey, DigestProfile] = field(default_factory=dict)
-    digests: dict[ProfileKey, list[str]] = field(default_factory=dict)
-    empty: dict[ProfileKey, list[str]] = field(default_factory=dict)
+    digests: dict[ProfileKey, PackedMessages] = field(default_factory=dict)
+    empty: dict[ProfileKey, PackedMessages] = field(default_factory=dict)
     # None: too many items in the window to filter them here.
     windows: dict[tuple[dt.datetime, dt.datetime], tuple[Item, ...] | None] = field(
         default_factory=dict
@@ -120,7 +120,7 @@ class _PassCache:
             text = self.entries[key] = render_digest_entry(item)
         return text
 
-    def parts_for(self, digest: PendingDigest) -> list[str]:
+    def parts_for(self, digest: PendingDigest) -> PackedMessages:
         """The messages of a digest whose profile is built; none: settle it as empty."""
         parts = self.digests[digest.profile]
         if parts or not digest.send_empty:
@@ -141,7 +141,7 @@ class PreparedPage:
     digests: tuple[PendingDigest, ...]
     built: _PassCache
 
-    def parts(self, digest: PendingDigest) -> list[str]:
+    def parts(self, digest: PendingDigest) -> PackedMessages:
         return self.built.parts_for(digest)
 
 
@@ -359,7 +359,9 @@ class DigestSender:
             cache.digests[key] = await self._build(profile, cache, whole=whole)
             report.profiles_built += 1
 
-    async def _build(self, profile: DigestProfile, cache: _PassCache, *, whole: bool) -> list[str]:
+    async def _build(
+        self, profile: DigestProfile, cache: _PassCache, *, whole: bool
+    ) -> PackedMessages:
         """The messages of one profile's digest; none when nothing is new.
 
         `whole`: read the window's items unfiltered (once per pass) and filter them here.
@@ -397,7 +399,7 @@ class DigestSender:
         since: dt.datetime,
         timezone: str,
         render_entry: Callable[[Item], str] = render_digest_entry,
-    ) -> list[str]:
+    ) -> PackedMessages:
         blocks = render_digest(
             items,
             self._catalog(),
@@ -406,7 +408,7 @@ class DigestSender:
             zone=zone_for(timezone),
             render_entry=render_entry,
         )
-        return split_message(blocks) if blocks else []
+        return pack_messages(blocks)
 
     async def preview(self, subscription: Subscription) -> list[str]:
         """The digest this chat would get now, as messages; never touches the ledger.
@@ -422,7 +424,7 @@ class DigestSender:
             limit=MAX_DIGEST_ITEMS,
         )
         parts = self._render(items, topics=subscription.topics, since=since, timezone=timezone)
-        return parts or _empty_digest(since, timezone)
+        return list(parts or _empty_digest(since, timezone))
 
     # -- sending --------------------------------------------------------------------------
 
@@ -554,9 +556,9 @@ class DigestSender:
         report.retrying += 1
 
 
-def _empty_digest(since: dt.datetime, timezone: str) -> list[str]:
+def _empty_digest(since: dt.datetime, timezone: str) -> PackedMessages:
     """The "no new updates since …" message, for chats that asked for one."""
-    return split_message(render_empty_digest(since=since, zone=zone_for(timezone)))
+    return pack_messages(render_empty_digest(since=since, zone=zone_for(timezone)))
 
 
 def _followed(items: Sequence[Item], topics: Sequence[str], countries: Sequence[str]) -> list[Item]:
