@@ -293,3 +293,31 @@ async def test_a_window_read_whole_builds_the_digest_the_store_filter_builds(
     assert built >= 4  # most profiles have something new
     read_whole = cache.windows[start, end]
     assert (read_whole is None) == (window_items == 1)
+
+
+async def test_a_chat_still_due_for_a_settled_digest_is_moved_on_without_a_send(
+    store: Store,
+) -> None:
+    """Settling moves a chat on, so this takes a hand-edited database; the pass must neither
+    send the digest again nor leave the chat due for ever."""
+    schedule = Schedule("daily", dt.time(9, 0), "UTC")
+    period = latest_due(schedule, at_or_before=NOW)
+    assert period is not None
+    saved = await subscribe(store, 1, schedule, due=period)
+    ledger = store.subscriptions
+    await ledger.settle([Settlement(owed_digest(saved, period), 1, "sent", 1)], now=NOW)
+    [row] = await ledger.deliveries_for(1)
+    settled = await ledger.get(1)
+    assert settled is not None
+    await ledger.save(replace(settled, next_due_at=period))  # due again, by hand
+
+    bot = RecordingBot()
+    report = await sender_for(store, bot).run_pass()
+
+    assert bot.sent == []
+    assert (report.due, report.sent, report.empty) == (1, 0, 0)
+    assert await ledger.deliveries_for(1) == (row,)
+    after = await ledger.get(1)
+    assert after is not None
+    assert (after.next_due_at, after.watermark) == (next_due(schedule, after=NOW), period)
+    assert (await sender_for(store, bot).run_pass()).due == 0

@@ -461,6 +461,10 @@ class DigestSender:
         parts = page.parts(digest)
         subscriptions = self._store.subscriptions
         chat_id = digest.chat_id
+        if digest.settled:
+            logger.warning("Chat %s was still due for a settled digest; moved on", chat_id)
+            await subscriptions.move_on(digest, chat_id=chat_id, now=self._clock())
+            return
         if not parts:
             await settler.settle(Settlement(digest, chat_id, "empty", None))
             report.empty += 1

@@ -135,6 +135,9 @@ class PendingDigest(NamedTuple):
     attempts: int
     profile: ProfileKey  # its window ends at plan.period
     plan: SchedulePlan
+    # Its ledger row is settled already (sent, empty or given up), yet the chat is still due
+    # for it: the pass only moves the chat on, sending nothing.
+    settled: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,24 +175,27 @@ UPDATE deliveries SET state = 'failed', last_error = :reason, updated_at = :now
 WHERE state = 'pending' AND period < :period AND EXISTS (
     SELECT 1 FROM subscriptions WHERE chat_id = deliveries.chat_id AND {_IN_GROUP})
 """
-# The digests owed to one group, in chat order. A chat with a ledger row for the period is
-# resumed from it, when its next attempt is due; the window starts at the watermark (the
-# ledger row keeps the one its first attempt used).
+# The digests owed to one group, in chat order. A chat with a pending ledger row for the
+# period is resumed from it, when its next attempt is due; the window starts at the
+# watermark (the ledger row keeps the one its first attempt used). A chat whose row is
+# settled should not be due (settling moves it on); if one is, it comes flagged, so the pass
+# moves it on instead of leaving it due for ever.
 _OWED_PAGE_SQL = """
 SELECT s.chat_id, s.thread_id, s.send_empty, coalesce(d.parts_sent, 0),
-    coalesce(d.attempts, 0), s.topics, s.countries, coalesce(d.window_start, s.watermark)
+    coalesce(d.attempts, 0), s.topics, s.countries, coalesce(d.window_start, s.watermark),
+    coalesce(d.state <> 'pending', 0)
 FROM subscriptions AS s
 LEFT JOIN deliveries AS d ON d.chat_id = s.chat_id AND d.period = :period
 WHERE s.next_due_at = :due_at AND s.frequency = :frequency AND s.local_time = :local_time
     AND s.timezone = :timezone AND s.weekday = :weekday AND s.active = 1
     AND s.next_due_at IS NOT NULL AND s.chat_id > :after
-    AND (d.id IS NULL OR (d.state = 'pending' AND d.next_attempt_at <= :now))
+    AND (d.id IS NULL OR d.state <> 'pending' OR d.next_attempt_at <= :now)
 ORDER BY s.chat_id LIMIT :limit
 """
 # A digest's ledger row is written when there is something to remember: a part sent, a
 # failed attempt, or its end. The digests written together come as one JSON array
-# (`:digests`), so a batch is one statement, not one per digest: a statement costs the
-# aiosqlite thread a wait for the GIL, and the pass's event loop holds it while it sends.
+# (`:digests`), so a batch is one statement, not one per digest: each statement is a trip to
+# aiosqlite's thread, which waits for a CPU and the GIL while a pass keeps both busy.
 _DIGESTS = """
 WITH digest (chat_id, period, window_start, state, parts_total, parts_sent, attempts,
     next_attempt_at, error, next_due_at, made_at) AS (
@@ -236,7 +242,7 @@ _SETTLE_SUBSCRIPTION_SQL = (
     f"{_DIGESTS} UPDATE subscriptions SET watermark = max(watermark, d.period), {_MOVE_ON} "
     "FROM digest AS d WHERE subscriptions.chat_id = d.chat_id"
 )
-_GIVE_UP_SUBSCRIPTION_SQL = (
+_MOVE_ON_SQL = (
     f"{_DIGESTS} UPDATE subscriptions SET {_MOVE_ON} "
     "FROM digest AS d WHERE subscriptions.chat_id = d.chat_id"
 )
@@ -475,6 +481,7 @@ class Subscriptions:
                 row[4],
                 (row[5], row[6], row[7], period, timezone),
                 plan,
+                bool(row[8]),
             )
             for row in rows
         )
@@ -522,6 +529,14 @@ class Subscriptions:
             await store._run(_SETTLE_SQL, parameters)
             await store._run(_SETTLE_SUBSCRIPTION_SQL, parameters)
 
+    async def move_on(self, digest: PendingDigest, *, chat_id: int, now: dt.datetime) -> None:
+        """Move a chat on to its next digest (its watermark stays), without a ledger write:
+        for a chat still due for a digest whose row is already settled."""
+        stamp = format_time(now)
+        store = self._store
+        async with store._lock:
+            await store._run(_MOVE_ON_SQL, _digests(stamp, [_ledger_row(digest, chat_id, stamp)]))
+
     async def fail_attempt(
         self,
         digest: PendingDigest,
@@ -551,7 +566,7 @@ class Subscriptions:
         async with store._lock, store._transaction(write=True):
             await store._run(_ATTEMPT_FAILED_SQL, parameters)
             if retry_at is None:
-                await store._run(_GIVE_UP_SUBSCRIPTION_SQL, parameters)
+                await store._run(_MOVE_ON_SQL, parameters)
 
     async def deliveries_for(self, chat_id: int) -> tuple[Delivery, ...]:
         """Every ledger row of a chat, oldest first (for tests and operators)."""
