@@ -226,7 +226,7 @@ class DigestSender:
         self._stop_requested = True
 
     async def run_pass(self) -> PassReport:
-        """Claim everything due and send everything pending; skip if a pass is running."""
+        """Send every digest owed (due, or due for a retry); skip if a pass is running."""
         if self._running.locked():
             logger.debug("A digest pass is still running; this tick is skipped")
             return PassReport(busy=True)
