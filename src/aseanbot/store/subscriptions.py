@@ -66,22 +66,19 @@ def _subscription_from_row(row: sqlite3.Row) -> Subscription:
     )
 
 
-def _delivery_from_row(row: sqlite3.Row, prefix: str = "") -> Delivery:
-    def column(name: str) -> Any:
-        return row[prefix + name]
-
+def _delivery_from_row(row: sqlite3.Row) -> Delivery:
     return Delivery(
-        id=column("id"),
-        chat_id=column("chat_id"),
-        period=parse_time(column("period")),
-        window_start=parse_time(column("window_start")),
-        window_end=parse_time(column("window_end")),
-        state=column("state"),
-        parts_total=column("parts_total"),
-        parts_sent=column("parts_sent"),
-        attempts=column("attempts"),
-        next_attempt_at=parse_time(column("next_attempt_at")),
-        last_error=column("last_error"),
+        id=row["id"],
+        chat_id=row["chat_id"],
+        period=parse_time(row["period"]),
+        window_start=parse_time(row["window_start"]),
+        window_end=parse_time(row["window_end"]),
+        state=row["state"],
+        parts_total=row["parts_total"],
+        parts_sent=row["parts_sent"],
+        attempts=row["attempts"],
+        next_attempt_at=parse_time(row["next_attempt_at"]),
+        last_error=row["last_error"],
     )
 
 
