@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import os
 import signal
+import sqlite3
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -133,6 +134,59 @@ async def test_import_of_a_missing_path_is_a_clear_error(tmp_path: Path) -> None
     code, _, err = await run(tmp_path, BOT, "import", "nowhere.yaml")
     assert code == 2
     assert "nowhere.yaml does not exist" in err
+
+
+@pytest.mark.parametrize("command", ["run", "send-digests"])
+async def test_a_token_telegram_rejects_or_no_telegram_is_one_line_at_start(
+    tmp_path: Path, command: str
+) -> None:
+    """A mistyped token, or no way to Telegram: the reason in one line, exit 1; no traceback,
+    no unclosed HTTP session, no token."""
+    api = FakeBotApi(token=TOKEN)
+    await api.start()
+    wrong = "123456:WRONG-token-that-the-fake-bot-api-refuses"
+    try:
+        for token, base_url, reason in (
+            (wrong, api.base_url, "Telegram rejected the bot token: check TELEGRAM_BOT_TOKEN"),
+            (TOKEN, f"http://127.0.0.1:{free_port()}/bot", "Cannot connect to host 127.0.0.1"),
+        ):
+            env = environment(tmp_path, TELEGRAM_BOT_TOKEN=token, TELEGRAM_API_BASE_URL=base_url)
+            code, out, err = await run(tmp_path, BOT, command, env=env)
+            assert code == 1, err
+            assert reason in err
+            assert "could not start" in err
+            for unwanted in ("Traceback", "Unclosed", token, token.split(":")[1]):
+                assert unwanted not in out + err
+    finally:
+        await api.stop()
+
+
+@pytest.mark.parametrize("command", ["stats", "console", "send-digests"])
+async def test_a_database_it_cannot_use_is_one_line_naming_it(tmp_path: Path, command: str) -> None:
+    """A database from a newer aseanbot, or a file that is no database: exit 2, one line."""
+    newer, garbage = tmp_path / "newer.db", tmp_path / "garbage.db"
+    connection = sqlite3.connect(newer)
+    connection.execute("PRAGMA user_version = 99")
+    connection.close()
+    garbage.write_bytes(b"not a database, just some bytes that look nothing like one " * 4)
+    api = FakeBotApi(token=TOKEN)
+    await api.start()
+    try:
+        for path, reason in ((newer, "schema version 99"), (garbage, "not a database")):
+            env = environment(
+                tmp_path,
+                TELEGRAM_BOT_TOKEN=TOKEN,
+                TELEGRAM_API_BASE_URL=api.base_url,
+                ASEANBOT_DB_PATH=str(path),
+            )
+            code, out, err = await run(tmp_path, BOT, command, env=env)
+            assert code == 2, err
+            [line] = err.strip().splitlines()
+            assert line.startswith("Database error: ")
+            assert reason in line
+            assert "Traceback" not in out
+    finally:
+        await api.stop()
 
 
 async def test_the_bot_polls_a_loopback_api_answers_and_stops_on_sigterm(tmp_path: Path) -> None:

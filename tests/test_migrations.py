@@ -10,7 +10,7 @@ import pytest
 
 from aseanbot.models import HIGHLIGHT_END, HIGHLIGHT_START
 from aseanbot.scheduling import latest_due, next_due
-from aseanbot.store import SchemaTooNewError, Store, migrations
+from aseanbot.store import SchemaTooNewError, Store, StoreOpenError, migrations
 from aseanbot.store.migrations import LATEST_VERSION, MIGRATIONS
 from aseanbot.store.subscriptions import SchedulePlan
 
@@ -167,8 +167,10 @@ async def test_a_failing_migration_is_rolled_back(
     monkeypatch.setattr(migrations, "MIGRATIONS", (*MIGRATIONS, broken))
     monkeypatch.setattr(migrations, "LATEST_VERSION", LATEST_VERSION + 1)
 
-    with pytest.raises(sqlite3.OperationalError, match="no_such_table"):
+    # Reported as a database the bot cannot use, with SQLite's own reason.
+    with pytest.raises(StoreOpenError, match="no_such_table") as raised:
         await Store.open(path)
+    assert isinstance(raised.value.__cause__, sqlite3.OperationalError)
 
     assert _user_version(path) == LATEST_VERSION
     with sqlite3.connect(path) as connection:

@@ -21,6 +21,7 @@ from aseanbot.config import ConfigError, Settings, WebhookSettings, load_setting
 from aseanbot.loader import DataError
 from aseanbot.log_redaction import install_redaction
 from aseanbot.models import Item
+from aseanbot.store.migrations import StoreOpenError
 
 if TYPE_CHECKING:
     from telegram.ext import Application
@@ -125,6 +126,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DataError as error:
         print(f"Data error:\n{error}", file=sys.stderr)
         return EXIT_USAGE
+    except StoreOpenError as error:
+        print(f"Database error: {error}", file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         return EXIT_OK
 
@@ -140,12 +144,21 @@ def _configure_logging(level: int, *, quiet: bool) -> None:
     # One line per SQL call or socket event drowns the bot's own DEBUG lines.
     logging.getLogger("aiosqlite").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
+    logging.getLogger("telegram.ext").addFilter(_no_traceback_for_failed_start)
+
+
+def _no_traceback_for_failed_start(record: logging.LogRecord) -> bool:
+    """Keep PTB's "could not start" line but drop its traceback: `_run` says why in one."""
+    if record.getMessage().startswith("Network Retry Loop (Bootstrap"):
+        record.exc_info = None
+        record.exc_text = None
+    return True
 
 
 def _run(settings: Settings, webhook: WebhookSettings | None) -> int:
     """Run the bot until a stop signal: polling, or a webhook server when `webhook` is given."""
     # Imported here so `--help` and `import` stay quick: the bot pulls in all of PTB.
-    from telegram.error import NetworkError
+    from telegram.error import TelegramError
 
     from aseanbot.app import build_application
 
@@ -169,20 +182,34 @@ def _run(settings: Settings, webhook: WebhookSettings | None) -> int:
             logger.info(
                 "Starting aseanbot %s (polling %s)", __version__, _safe_host(settings.api_base_url)
             )
-            application.run_polling(allowed_updates=ALLOWED_UPDATES, stop_signals=None)
+            application.run_polling(
+                allowed_updates=ALLOWED_UPDATES, stop_signals=None, close_loop=False
+            )
         else:
             _run_webhook(application, webhook)
-    except (OSError, NetworkError) as error:
-        # A port already taken, a folder it may not write, Telegram not reachable at start:
-        # one line, no traceback.
+    except (OSError, TelegramError) as error:
+        # A port already taken, a folder it may not write, Telegram not reachable at start,
+        # a wrong token: one line, no traceback.
         where = ""
         if webhook is not None and getattr(error, "errno", None) in _SOCKET_ERRORS:
             where = f" (the webhook server on {webhook.listen}:{webhook.port})"
-        logger.error("aseanbot could not start: %s%s", error, where)
+        logger.error("aseanbot could not start: %s%s", _start_error(error), where)
         return EXIT_FAILURE
     finally:
+        # PTB shuts the bot's send client down only after a start that succeeded.
+        loop.run_until_complete(application.bot.request.shutdown())
+        loop.close()
         stop_signals.outlive_loop()
     return EXIT_OK
+
+
+def _start_error(error: Exception) -> str:
+    """What went wrong at start, for one line (the token is redacted from every log line)."""
+    from telegram.error import InvalidToken
+
+    if isinstance(error, InvalidToken):
+        return "Telegram rejected the bot token: check TELEGRAM_BOT_TOKEN with @BotFather"
+    return str(error)
 
 
 def _run_webhook(application: Application, webhook: WebhookSettings) -> None:  # type: ignore[type-arg]
@@ -207,6 +234,7 @@ def _run_webhook(application: Application, webhook: WebhookSettings) -> None:  #
         secret_token=webhook.secret,
         allowed_updates=ALLOWED_UPDATES,
         stop_signals=None,
+        close_loop=False,  # _run closes it, after the send client
     )
 
 
@@ -268,11 +296,18 @@ def _safe_host(url: str) -> str:
 
 
 async def _send_digests(settings: Settings) -> int:
+    from telegram.error import TelegramError
+
     from aseanbot.app import build_application, start_services
     from aseanbot.services import SERVICES_KEY
 
     application = build_application(settings, with_updater=False)
-    await application.initialize()
+    try:
+        await application.initialize()
+    except (OSError, TelegramError) as error:
+        await application.bot.request.shutdown()  # PTB leaves it open when the start fails
+        print(f"send-digests could not start: {_start_error(error)}", file=sys.stderr)
+        return EXIT_FAILURE
     try:
         await start_services(application)
         report = await application.bot_data[SERVICES_KEY].digest_sender.run_pass()
@@ -285,8 +320,8 @@ async def _send_digests(settings: Settings) -> int:
         f"new, {report.skipped} skipped (past the grace window), {report.retrying} to retry, "
         f"{report.failed} failed, {report.deactivated} chats deactivated"
     )
-    for error in report.errors[:20]:
-        print(f"  failed: {error}")
+    for reason in report.errors[:20]:
+        print(f"  failed: {reason}")
     return EXIT_FAILURE if report.failed else EXIT_OK
 
 

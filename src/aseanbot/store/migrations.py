@@ -298,7 +298,11 @@ MIGRATIONS: tuple[str, ...] = (
 LATEST_VERSION = len(MIGRATIONS)
 
 
-class SchemaTooNewError(RuntimeError):
+class StoreOpenError(RuntimeError):
+    """The database file cannot be used: not a database, unreadable, or too new."""
+
+
+class SchemaTooNewError(StoreOpenError):
     """The database was written by a newer aseanbot than the one running."""
 
 

@@ -44,7 +44,7 @@ from aseanbot.models import (
 from aseanbot.store.broadcasts import Broadcasts
 from aseanbot.store.feeds import Feeds
 from aseanbot.store.hashing import content_hash
-from aseanbot.store.migrations import migrate
+from aseanbot.store.migrations import StoreOpenError, migrate
 from aseanbot.store.search_query import MatchAttempt, match_attempts, search_terms
 from aseanbot.store.stats import Stats
 from aseanbot.store.subscriptions import Subscriptions
@@ -343,13 +343,19 @@ class Store:
         if str(path) != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         # isolation_level=None: the store issues BEGIN/COMMIT itself.
-        connection = await aiosqlite.connect(path, isolation_level=None)
+        try:
+            connection = await aiosqlite.connect(path, isolation_level=None)
+        except sqlite3.Error as error:  # a folder in its place, no permission to create it
+            raise StoreOpenError(f"cannot open the database {path}: {error}") from error
         try:
             connection.row_factory = sqlite3.Row
             for pragma in _PRAGMAS:
                 async with connection.execute(pragma):
                     pass
             version = await migrate(connection)
+        except sqlite3.DatabaseError as error:  # not a database, or a damaged one
+            await connection.close()
+            raise StoreOpenError(f"cannot use the database {path}: {error}") from error
         except BaseException:
             await connection.close()
             raise
