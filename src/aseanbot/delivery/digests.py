@@ -458,13 +458,13 @@ class DigestSender:
         settler: _Settler,
         report: PassReport,
     ) -> None:
-        parts = page.parts(digest)
         subscriptions = self._store.subscriptions
         chat_id = digest.chat_id
         if digest.settled:
             logger.warning("Chat %s was still due for a settled digest; moved on", chat_id)
             await subscriptions.move_on(digest, chat_id=chat_id, now=self._clock())
             return
+        parts = page.parts(digest)
         if not parts:
             await settler.settle(Settlement(digest, chat_id, "empty", None))
             report.empty += 1

@@ -177,15 +177,13 @@ WHERE state = 'pending' AND period < :period AND EXISTS (
 # watermark (the ledger row keeps the one its first attempt used). A chat whose row is
 # settled should not be due (settling moves it on); if one is, it comes flagged, so the pass
 # moves it on instead of leaving it due for ever.
-_OWED_PAGE_SQL = """
+_OWED_PAGE_SQL = f"""
 SELECT s.chat_id, s.thread_id, s.send_empty, coalesce(d.parts_sent, 0),
     coalesce(d.attempts, 0), s.topics, s.countries, coalesce(d.window_start, s.watermark),
     coalesce(d.state <> 'pending', 0)
 FROM subscriptions AS s
 LEFT JOIN deliveries AS d ON d.chat_id = s.chat_id AND d.period = :period
-WHERE s.next_due_at = :due_at AND s.frequency = :frequency AND s.local_time = :local_time
-    AND s.timezone = :timezone AND s.weekday = :weekday AND s.active = 1
-    AND s.next_due_at IS NOT NULL AND s.chat_id > :after
+WHERE {_IN_GROUP} AND s.chat_id > :after
     AND (d.id IS NULL OR d.state <> 'pending' OR d.next_attempt_at <= :now)
 ORDER BY s.chat_id LIMIT :limit
 """
@@ -235,13 +233,14 @@ _MOVE_ON = (
     "next_due_at = CASE WHEN subscriptions.next_due_at <= d.made_at THEN d.next_due_at "
     "ELSE subscriptions.next_due_at END, updated_at = :now"
 )
-_SETTLE_SUBSCRIPTION_SQL = (
-    f"{_DIGESTS} UPDATE subscriptions SET watermark = max(watermark, d.period), {_MOVE_ON} "
-    "FROM digest AS d WHERE subscriptions.chat_id = d.chat_id"
+_SUBSCRIPTION_UPDATE = (
+    _DIGESTS
+    + "UPDATE subscriptions SET {} FROM digest AS d WHERE subscriptions.chat_id = d.chat_id"
 )
-_MOVE_ON_SQL = (
-    f"{_DIGESTS} UPDATE subscriptions SET {_MOVE_ON} "
-    "FROM digest AS d WHERE subscriptions.chat_id = d.chat_id"
+_MOVE_ON_SQL = _SUBSCRIPTION_UPDATE.format(_MOVE_ON)
+# Settling also moves the watermark to the end of the digest's window.
+_SETTLE_SUBSCRIPTION_SQL = _SUBSCRIPTION_UPDATE.format(
+    f"watermark = max(watermark, d.period), {_MOVE_ON}"
 )
 
 
